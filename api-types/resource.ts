@@ -1,0 +1,40 @@
+import type { TObject } from '@sinclair/typebox';
+import type { KubeObject } from './meta';
+
+/** One column of `kubectl get`, declared beside the type. */
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description: string;
+  /** 0 = always shown; 1 = only with `-o wide`. */
+  priority: number;
+  cell: (obj: KubeObject) => string | number | boolean | null;
+}
+
+/**
+ * Everything the generic API machinery needs to serve one kind: names for discovery and URLs,
+ * the structural schema that validates requests and feeds OpenAPI, table columns and the
+ * extra field selectors the kind supports.
+ */
+export interface ResourceDefinition {
+  group: string; // '' for the core group
+  version: string;
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  /** Subresources served besides the main resource (e.g. 'status', 'reference'). */
+  subresources: string[];
+  schema: TObject;
+  /** Columns after NAME; AGE is appended by the server. */
+  printerColumns: PrinterColumn[];
+  /** Field selectors beyond metadata.name/metadata.namespace, each reading one string from the object. */
+  selectableFields: Record<string, (obj: KubeObject) => string | undefined>;
+}
+
+export const servicecatalogGroup = 'servicecatalog.k8s.io';
+export const servicecatalogVersion = 'v1beta1';

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { servicecatalogResources } from '../../api-types';
+import { version } from '../../package.json';
+import { FlagError, usage } from '../../pkg/flags';
+import { createLogger } from '../../pkg/logging';
+import { createRegistry } from '../../pkg/metrics';
+import { Storage } from '../../pkg/storage';
+import { loadOrGenerateServingCert } from '../certs';
+import { startServer } from '../server';
+import { flagSpecs, parseOptions, type Options } from './options';
+
+
+async function run(opts: Options): Promise<void> {
+  const log = createLogger('catalog-apiserver');
+  const tls = opts.tls ?? loadOrGenerateServingCert(opts.certDir, opts.serviceHosts);
+  const storage = new Storage(opts.etcdServers, opts.etcdPrefix);
+  const server = await startServer({
+    storage,
+    resources: servicecatalogResources,
+    watchCache: opts.watchCache,
+    maxRequestBodyBytes: opts.maxRequestBodyBytes,
+    tls,
+    bindAddress: opts.bindAddress,
+    port: opts.securePort,
+    logger: log,
+    metrics: createRegistry(),
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    defaultWatchTimeoutSeconds: opts.minRequestTimeoutSeconds,
+    version,
+  });
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server
+      .stop()
+      .then(() => storage.close())
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function main(): void {
+  let opts: Options | undefined;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`catalog-apiserver: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`);
+    process.exit(2);
+  }
+  if (!opts) {
+    process.stdout.write(`${usage('catalog-apiserver', 'Serves servicecatalog.k8s.io/v1beta1 from etcd, as a Kubernetes aggregated API.', flagSpecs)}\n`);
+    return;
+  }
+  run(opts).catch((e) => {
+    process.stderr.write(`catalog-apiserver: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,39 @@
+import type { KubeObject, StatusCause } from '../../api-types/meta';
+
+/** The authenticated user a request runs as (filled by authentication; anonymous until then). */
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+export interface RequestContext {
+  user: UserInfo;
+  namespace?: string;
+  dryRun: boolean;
+}
+
+/**
+ * What makes one kind different from another on writes. The generic REST handlers call these
+ * hooks; everything else (storage, versions, status/spec split, deletion) is generic.
+ */
+export interface Strategy {
+  /** Defaults and clears what a client may not set on create. */
+  prepareForCreate(obj: KubeObject, ctx: RequestContext): void;
+  /** Adjusts a main-resource update (status is already restored from `old`). */
+  prepareForUpdate(obj: KubeObject, old: KubeObject, ctx: RequestContext): void;
+  validate(obj: KubeObject, ctx: RequestContext): StatusCause[];
+  validateUpdate(obj: KubeObject, old: KubeObject, ctx: RequestContext): StatusCause[];
+  /** Validates a write to the status subresource. */
+  validateStatusUpdate(obj: KubeObject, old: KubeObject, ctx: RequestContext): StatusCause[];
+}
+
+/** A kind with no rules beyond its schema. */
+export const genericStrategy: Strategy = {
+  prepareForCreate: () => undefined,
+  prepareForUpdate: () => undefined,
+  validate: () => [],
+  validateUpdate: () => [],
+  validateStatusUpdate: () => [],
+};

@@ -1,0 +1,163 @@
+import yaml from 'js-yaml';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { KubeObject } from '../../api-types/meta';
+import type { RequestContext, UserInfo } from '../registry/strategy';
+import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from './errors';
+import { parseFieldValidation } from './fieldvalidation';
+import { parseListOptions } from './list-options';
+import { patchTypeFromContentType } from './patch';
+import type { Registry } from './registry';
+import {
+  listJson,
+  negotiate,
+  objectJson,
+  parseIncludeObject,
+  partialObjectMetadata,
+  toTable,
+  toYaml,
+  type Representation,
+} from './representation';
+import type { RequestInfo } from './request-info';
+import { serveWatch, type WatchTracker } from './watch';
+
+export const anonymousUser: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+export interface HandlerOptions {
+  bookmarkIntervalMs: number;
+  defaultWatchTimeoutSeconds: number;
+  watches: WatchTracker;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** Decodes a request body by its Content-Type; JSON and YAML objects, patches as JSON. */
+export function decodeBody(req: FastifyRequest): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!raw || raw.length === 0) return undefined;
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml') {
+    if (contentType === 'application/apply-patch+yaml') throw unsupportedMediaType(contentType);
+    try {
+      return yaml.load(text);
+    } catch (e) {
+      throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (contentType !== 'application/json' && !patchTypeFromContentType(contentType)) throw unsupportedMediaType(contentType);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`couldn't decode request body: json parse error: ${(e as Error).message}`);
+  }
+}
+
+function dryRun(q: Query, body?: { dryRun?: unknown }): boolean {
+  const values = ([] as unknown[]).concat(q.dryRun ?? [], body?.dryRun ?? []);
+  for (const v of values) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${String(v)}": supported values: "All"`);
+  return values.length > 0;
+}
+
+function send(reply: FastifyReply, code: number, json: string, rep: Representation, warnings: string[] = []) {
+  for (const w of warnings) reply.header('Warning', `299 - ${JSON.stringify(w)}`);
+  if (rep.as === 'object' && rep.yaml) return reply.code(code).type('application/yaml').send(toYaml(json));
+  return reply.code(code).type('application/json').send(json);
+}
+
+function renderObject(reg: Registry, obj: KubeObject, rep: Representation, q: Query): string {
+  if (rep.as === 'Table') return JSON.stringify(toTable(reg.def, [obj], rep.version, parseIncludeObject(one(q.includeObject))));
+  if (rep.as === 'PartialObjectMetadata') return JSON.stringify(partialObjectMetadata(obj, rep.version));
+  return objectJson(obj);
+}
+
+/** Serves one resource request, whatever the kind: the verbs of the Kubernetes REST API. */
+export async function handleResource(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  info: RequestInfo,
+  reg: Registry,
+  user: UserInfo,
+  opts: HandlerOptions,
+): Promise<unknown> {
+  const q = req.query as Query;
+  const { namespace, name, subresource } = info;
+  if (reg.def.namespaced === false && namespace !== undefined) throw pathNotFound();
+  if (subresource !== undefined && !reg.def.subresources.includes(subresource)) throw pathNotFound();
+  if (subresource !== undefined && !['get', 'update', 'patch'].includes(info.verb)) {
+    throw methodNotAllowed(req.method, `${reg.def.plural}/${subresource}`);
+  }
+  const rep = negotiate(req.headers.accept);
+  const fieldValidation = () => parseFieldValidation(one(q.fieldValidation));
+  const ctx = (body?: { dryRun?: unknown }): RequestContext => ({ user, namespace, dryRun: dryRun(q, body) });
+
+  switch (info.verb) {
+    case 'get': {
+      const obj = await reg.get(namespace, name!, one(q.resourceVersion) || undefined);
+      return send(reply, 200, renderObject(reg, obj, rep, q), rep);
+    }
+    case 'list': {
+      const listOpts = parseListOptions(q, false);
+      const list = await reg.list(namespace, listOpts);
+      const meta = { resourceVersion: list.resourceVersion, continue: list.continue, remainingItemCount: list.remainingItemCount };
+      if (rep.as === 'Table') {
+        return send(reply, 200, JSON.stringify(toTable(reg.def, list.items, rep.version, parseIncludeObject(one(q.includeObject)), meta)), rep);
+      }
+      if (rep.as === 'PartialObjectMetadata') {
+        const items = list.items.map((o) => partialObjectMetadata(o, rep.version) as KubeObject);
+        return send(reply, 200, listJson(`meta.k8s.io/${rep.version}`, 'PartialObjectMetadataList', meta, items), rep);
+      }
+      return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, meta, list.items), rep);
+    }
+    case 'watch': {
+      if (rep.as === 'object' && rep.yaml) throw badRequest('watch is served as JSON only');
+      const listOpts = parseListOptions(q, true);
+      reply.hijack();
+      await serveWatch(
+        {
+          registry: reg,
+          namespace,
+          name,
+          opts: listOpts,
+          representation: rep,
+          includeObject: parseIncludeObject(one(q.includeObject)),
+          bookmarkIntervalMs: opts.bookmarkIntervalMs,
+          defaultTimeoutSeconds: opts.defaultWatchTimeoutSeconds,
+        },
+        reply.raw,
+        opts.watches,
+      );
+      return reply;
+    }
+    case 'create': {
+      const out = await reg.create(namespace, decodeBody(req), ctx(), fieldValidation());
+      return send(reply, 201, renderObject(reg, out.object, rep, q), rep, out.warnings);
+    }
+    case 'update': {
+      const out = await reg.update(namespace, name!, decodeBody(req), ctx(), fieldValidation(), subresource);
+      return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
+    }
+    case 'patch': {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      const type = patchTypeFromContentType(contentType);
+      if (!type) throw unsupportedMediaType(contentType);
+      const patch = decodeBody(req);
+      if (patch === undefined) throw badRequest('the body of a patch request must not be empty');
+      const out = await reg.patch(namespace, name!, type, patch, ctx(), fieldValidation(), subresource);
+      return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
+    }
+    case 'delete':
+    case 'deletecollection': {
+      const body = (decodeBody(req) ?? {}) as { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } };
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body of a delete request must be DeleteOptions');
+      const c = ctx(body);
+      if (info.verb === 'delete') {
+        const obj = await reg.delete(namespace, name!, { preconditions: body.preconditions, dryRun: c.dryRun }, c);
+        return send(reply, 200, renderObject(reg, obj, rep, q), rep);
+      }
+      const deleted = await reg.deleteCollection(namespace, parseListOptions(q, false), { dryRun: c.dryRun }, c);
+      return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, {}, deleted), rep);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import type { ServerResponse } from 'node:http';
+import type { KubeObject } from '../../api-types/meta';
+import { StorageError, type StorageEvent } from '../../pkg/storage';
+import { expired, type StatusError } from './errors';
+import type { ListOptions } from './list-options';
+import type { Registry } from './registry';
+import { objectJson, partialObjectMetadata, toTable, type IncludeObject, type Representation } from './representation';
+
+export interface WatchRequest {
+  registry: Registry;
+  namespace?: string;
+  /** A single-object watch (the legacy /watch/.../<name> path). */
+  name?: string;
+  opts: ListOptions;
+  representation: Exclude<Representation, { as: 'object'; yaml: true }>;
+  includeObject: IncludeObject;
+  bookmarkIntervalMs: number;
+  /** Upper bound when the client gives no timeoutSeconds, as kube's --min-request-timeout. */
+  defaultTimeoutSeconds: number;
+}
+
+/** Lets the server end every open watch cleanly at shutdown. */
+export type WatchTracker = Set<() => void>;
+
+const maxBufferedBytes = 64 * 1024 * 1024;
+
+/**
+ * Streams watch events to one client. The watch cache serves it when the start revision is in its
+ * window; otherwise etcd does, which still has the history unless compacted (then the stream ends
+ * with an ERROR event carrying 410 Expired, as kube-apiserver does).
+ */
+export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker: WatchTracker): Promise<void> {
+  const { registry, namespace, opts } = req;
+  const sel = registry.selection(opts, req.name);
+  const inScope = (obj: KubeObject) =>
+    (namespace === undefined || !registry.def.namespaced || obj.metadata.namespace === namespace) && sel.matches(obj);
+
+  const render = (obj: KubeObject): string => {
+    const rep = req.representation;
+    if (rep.as === 'Table') return JSON.stringify(toTable(registry.def, [obj], rep.version, req.includeObject));
+    if (rep.as === 'PartialObjectMetadata') return JSON.stringify(partialObjectMetadata(obj, rep.version));
+    return objectJson(obj);
+  };
+
+  let closed = false;
+  let lastRevision = 0;
+  const cleanups: Array<() => void> = [];
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const c of cleanups) c();
+    tracker.delete(close);
+    res.end();
+  };
+  tracker.add(close);
+  res.on('close', close);
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders();
+
+  const write = (type: string, objectJsonText: string) => {
+    if (closed) return;
+    res.write(`{"type":"${type}","object":${objectJsonText}}\n`);
+    // a client that cannot keep up is cut off rather than buffered without bound; it resumes from its last revision
+    if (res.writableLength > maxBufferedBytes) close();
+  };
+  const sendError = (err: StatusError) => {
+    write('ERROR', JSON.stringify(err.toStatus()));
+    close();
+  };
+  const send = (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, revision: number) => {
+    lastRevision = Math.max(lastRevision, revision);
+    write(type, render(obj));
+  };
+  const bookmark = () => {
+    const rv = String(Math.max(lastRevision, registry.cache?.revision ?? 0));
+    write('BOOKMARK', JSON.stringify({ kind: registry.def.kind, apiVersion: registry.apiVersion, metadata: { resourceVersion: rv } }));
+  };
+
+  let afterRevision: number;
+  const onEvent = (ev: StorageEvent) => {
+    if (ev.revision <= afterRevision) return;
+    const now = inScope(ev.object);
+    const before = ev.prevObject !== undefined && inScope(ev.prevObject);
+    if (ev.type === 'DELETED') {
+      if (now) send('DELETED', ev.object, ev.revision);
+    } else if (now) {
+      send(before ? 'MODIFIED' : 'ADDED', ev.object, ev.revision);
+    } else if (before) {
+      // moved out of the selection: to this watcher it is gone
+      send('DELETED', ev.object, ev.revision);
+    }
+  };
+
+  const timeoutSeconds = opts.timeoutSeconds ?? req.defaultTimeoutSeconds * (1 + Math.random());
+  const timer = setTimeout(() => {
+    if (opts.allowWatchBookmarks) bookmark();
+    close();
+  }, timeoutSeconds * 1000);
+  cleanups.push(() => clearTimeout(timer));
+  if (opts.allowWatchBookmarks) {
+    const ticker = setInterval(bookmark, req.bookmarkIntervalMs);
+    cleanups.push(() => clearInterval(ticker));
+  }
+
+  const rv = opts.resourceVersion;
+  const cache = registry.cache;
+  try {
+    if (rv === undefined || rv === '0') {
+      // "start at the most recent": the current state as ADDED events, then changes
+      let initial: KubeObject[];
+      if (cache) {
+        await cache.ready;
+        afterRevision = cache.revision;
+        initial = cache.list(namespace, registry.indexedRequirement(sel));
+      } else {
+        const list = await registry.store.list({ namespace });
+        afterRevision = list.revision;
+        initial = list.items;
+      }
+      for (const obj of initial) if (inScope(obj)) send('ADDED', obj, afterRevision);
+    } else {
+      afterRevision = Number(rv);
+    }
+    if (closed) return;
+    if (cache) {
+      await cache.ready;
+      try {
+        const sub = cache.watch(afterRevision, { send: onEvent, close });
+        cleanups.push(() => sub.unsubscribe());
+        return;
+      } catch (e) {
+        if (!(e instanceof StorageError && e.code === 'Expired')) throw e;
+        // older than the cache remembers: etcd may still have it
+      }
+    }
+    const handle = await registry.store.watch(
+      afterRevision,
+      (events) => events.forEach(onEvent),
+      (e) => sendError(e.code === 'Expired' ? expired(`too old resource version: ${afterRevision}`) : expired(e.message)),
+    );
+    if (closed) void handle.stop();
+    else cleanups.push(() => void handle.stop());
+  } catch (e) {
+    if (e instanceof StorageError) sendError(expired(e.message));
+    else throw e;
+  }
+}
