@@ -52,43 +52,77 @@ function metaDefinitions(): Record<string, Json> {
   return {
     [`${META}.StatusCause`]: {
       type: 'object',
-      description: 'StatusCause provides more information about an api.Status failure, including cases when multiple errors are encountered.',
+      description:
+        'StatusCause provides more information about an api.Status failure, including cases when multiple errors are encountered.',
       properties: {
-        field: { type: 'string', description: 'The field of the resource that has caused this error, as named by its JSON serialization.' },
+        field: {
+          type: 'string',
+          description:
+            'The field of the resource that has caused this error, as named by its JSON serialization.',
+        },
         message: { type: 'string', description: 'A human-readable description of the cause of the error.' },
         reason: { type: 'string', description: 'A machine-readable description of the cause of the error.' },
       },
     },
     [`${META}.StatusDetails`]: {
       type: 'object',
-      description: 'StatusDetails is a set of additional properties that MAY be set by the server to provide additional information about a response.',
+      description:
+        'StatusDetails is a set of additional properties that MAY be set by the server to provide additional information about a response.',
       properties: {
-        causes: { type: 'array', items: ref(`${META}.StatusCause`), description: 'The Causes array includes more details associated with the StatusReason failure.' },
-        group: { type: 'string', description: 'The group attribute of the resource associated with the status StatusReason.' },
-        kind: { type: 'string', description: 'The kind attribute of the resource associated with the status StatusReason.' },
-        name: { type: 'string', description: 'The name attribute of the resource associated with the status StatusReason.' },
-        retryAfterSeconds: { type: 'integer', format: 'int32', description: 'If specified, the time in seconds before the operation should be retried.' },
+        causes: {
+          type: 'array',
+          items: ref(`${META}.StatusCause`),
+          description: 'The Causes array includes more details associated with the StatusReason failure.',
+        },
+        group: {
+          type: 'string',
+          description: 'The group attribute of the resource associated with the status StatusReason.',
+        },
+        kind: {
+          type: 'string',
+          description: 'The kind attribute of the resource associated with the status StatusReason.',
+        },
+        name: {
+          type: 'string',
+          description: 'The name attribute of the resource associated with the status StatusReason.',
+        },
+        retryAfterSeconds: {
+          type: 'integer',
+          format: 'int32',
+          description: 'If specified, the time in seconds before the operation should be retried.',
+        },
         uid: { type: 'string', description: 'UID of the resource.' },
       },
     },
     [STATUS]: {
       type: 'object',
-      description: 'Status is a return value for calls that don\'t return other objects.',
+      description: "Status is a return value for calls that don't return other objects.",
       properties: {
         apiVersion: API_VERSION_PROP,
-        code: { type: 'integer', format: 'int32', description: 'Suggested HTTP return code for this status, 0 if not set.' },
+        code: {
+          type: 'integer',
+          format: 'int32',
+          description: 'Suggested HTTP return code for this status, 0 if not set.',
+        },
         details: ref(`${META}.StatusDetails`, 'Extended data associated with the reason.'),
         kind: KIND_PROP,
-        message: { type: 'string', description: 'A human-readable description of the status of this operation.' },
+        message: {
+          type: 'string',
+          description: 'A human-readable description of the status of this operation.',
+        },
         metadata: ref(LIST_META, LIST_META_DESCRIPTION),
-        reason: { type: 'string', description: 'A machine-readable description of why this operation is in the "Failure" status.' },
+        reason: {
+          type: 'string',
+          description: 'A machine-readable description of why this operation is in the "Failure" status.',
+        },
         status: { type: 'string', description: 'Status of the operation. One of: "Success" or "Failure".' },
       },
       'x-kubernetes-group-version-kind': [{ group: '', kind: 'Status', version: 'v1' }],
     },
     [`${META}.Preconditions`]: {
       type: 'object',
-      description: 'Preconditions must be fulfilled before an operation (update, delete, etc.) is carried out.',
+      description:
+        'Preconditions must be fulfilled before an operation (update, delete, etc.) is carried out.',
       properties: {
         resourceVersion: { type: 'string', description: 'Specifies the target ResourceVersion' },
         uid: { type: 'string', description: 'Specifies the target UID.' },
@@ -100,7 +134,11 @@ function metaDefinitions(): Record<string, Json> {
       properties: {
         apiVersion: API_VERSION_PROP,
         dryRun: { type: 'array', items: { type: 'string' }, description: DESCRIPTIONS.dryRun },
-        gracePeriodSeconds: { type: 'integer', format: 'int64', description: DESCRIPTIONS.gracePeriodSeconds },
+        gracePeriodSeconds: {
+          type: 'integer',
+          format: 'int64',
+          description: DESCRIPTIONS.gracePeriodSeconds,
+        },
         kind: KIND_PROP,
         orphanDependents: { type: 'boolean', description: DESCRIPTIONS.orphanDependents },
         preconditions: ref(`${META}.Preconditions`, 'Must be fulfilled before a deletion is carried out.'),
@@ -118,7 +156,8 @@ function metaDefinitions(): Record<string, Json> {
       properties: {
         object: {
           type: 'object',
-          description: 'Object is: * If Type is Added or Modified: the new state of the object. * If Type is Deleted: the state of the object immediately before deletion. * If Type is Error: *Status is recommended; other types may make sense depending on context.',
+          description:
+            'Object is: * If Type is Added or Modified: the new state of the object. * If Type is Deleted: the state of the object immediately before deletion. * If Type is Error: *Status is recommended; other types may make sense depending on context.',
         },
         type: { type: 'string' },
       },
@@ -188,22 +227,25 @@ class SchemaConverter {
       }
     }
     if (typeof s.$ref === 'string') return this.convertRef(s);
-    if (Array.isArray(s.anyOf) || Array.isArray(s.oneOf)) return this.convertUnion(s);
-    if (Array.isArray(s.allOf)) return this.convertIntersection(s);
-    return this.convertPlain(s);
+    // A schema with an $id may be the target of a $ref inside itself (TypeBox Recursive).
+    const id = typeof s.$id === 'string' && !this.expanding.has(s.$id) ? s.$id : undefined;
+    if (id) this.expanding.add(id);
+    try {
+      if (Array.isArray(s.anyOf) || Array.isArray(s.oneOf)) return this.convertUnion(s);
+      if (Array.isArray(s.allOf)) return this.convertIntersection(s);
+      return this.convertPlain(s);
+    } finally {
+      if (id) this.expanding.delete(id);
+    }
   }
 
   private convertRef(s: Json): Json {
     const id = s.$ref as string;
     const target = this.ids.get(id);
     // A recursive or unresolvable reference cannot be inlined: serve it as free-form.
-    if (!target || this.expanding.has(id)) return withDescription({ 'x-kubernetes-preserve-unknown-fields': true }, s);
-    this.expanding.add(id);
-    try {
-      return withDescription(this.convert({ ...target, $id: undefined }), s);
-    } finally {
-      this.expanding.delete(id);
-    }
+    if (!target || this.expanding.has(id))
+      return withDescription({ 'x-kubernetes-preserve-unknown-fields': true }, s);
+    return withDescription(this.convert(target), s);
   }
 
   private convertPlain(s: Json): Json {
@@ -219,8 +261,10 @@ class SchemaConverter {
     }
     for (const k of COPIED) if (s[k] !== undefined) out[k] = s[k];
     // OpenAPI 2.0 and 3.0 spell exclusive bounds as booleans beside minimum/maximum.
-    if (typeof s.exclusiveMinimum === 'number') Object.assign(out, { minimum: s.exclusiveMinimum, exclusiveMinimum: true });
-    if (typeof s.exclusiveMaximum === 'number') Object.assign(out, { maximum: s.exclusiveMaximum, exclusiveMaximum: true });
+    if (typeof s.exclusiveMinimum === 'number')
+      Object.assign(out, { minimum: s.exclusiveMinimum, exclusiveMinimum: true });
+    if (typeof s.exclusiveMaximum === 'number')
+      Object.assign(out, { maximum: s.exclusiveMaximum, exclusiveMaximum: true });
     if (s.const !== undefined) {
       if (s.const === null) nullable = true;
       else out.enum = [s.const];
@@ -245,13 +289,15 @@ class SchemaConverter {
     } else if (isObj(s.patternProperties)) {
       // TypeBox records: JSON keys are strings whatever the key pattern, so the value schema is what matters.
       const values = Object.values(s.patternProperties);
-      if (values.length > 0) out.additionalProperties = values.length === 1 ? this.convert(values[0]) : this.merge(values);
+      if (values.length > 0)
+        out.additionalProperties = values.length === 1 ? this.convert(values[0]) : this.merge(values);
     } else if (s.additionalProperties === true) {
       out['x-kubernetes-preserve-unknown-fields'] = true;
     }
     if (out.type === undefined && (out.properties || out.additionalProperties)) out.type = 'object';
 
-    if (Array.isArray(s.items)) out.items = s.items.length === 1 ? this.convert(s.items[0]) : this.merge(s.items);
+    if (Array.isArray(s.items))
+      out.items = s.items.length === 1 ? this.convert(s.items[0]) : this.merge(s.items);
     else if (isObj(s.items)) out.items = this.convert(s.items);
     if (out.type === undefined && out.items) out.type = 'array';
 
@@ -303,13 +349,17 @@ class SchemaConverter {
     const converted = schemas.map((x) => this.convert(x));
     const types = new Set(converted.map((c) => c.type));
     if (types.size !== 1 || converted.some((c) => c.$ref)) {
-      return converted.every((c) => c.$ref === converted[0].$ref) ? converted[0] : {};
+      const same = converted[0].$ref !== undefined && converted.every((c) => c.$ref === converted[0].$ref);
+      return same ? converted[0] : {};
     }
     const type = converted[0].type;
     if (type === undefined) return {};
     if (type === 'array') {
       const items = converted.map((c) => c.items).filter(isObj);
-      return { type, ...(items.length ? { items: items.length === 1 ? items[0] : this.mergeConverted(items) } : {}) };
+      return {
+        type,
+        ...(items.length ? { items: items.length === 1 ? items[0] : this.mergeConverted(items) } : {}),
+      };
     }
     if (type !== 'object') {
       const enums = converted.map((c) => c.enum);
@@ -329,7 +379,8 @@ class SchemaConverter {
   private mergeObjects(converted: Json[], intersection: boolean): Json {
     const out: Json = { type: 'object' };
     const props: Json = {};
-    for (const c of converted) for (const [k, v] of Object.entries((c.properties as Json) ?? {})) props[k] ??= v;
+    for (const c of converted)
+      for (const [k, v] of Object.entries((c.properties as Json) ?? {})) props[k] ??= v;
     if (Object.keys(props).length) out.properties = props;
     const reqs = converted.map((c) => (Array.isArray(c.required) ? (c.required as string[]) : []));
     const required = intersection
@@ -360,8 +411,12 @@ function isNullSchema(s: Json): boolean {
 
 function isIntOrString(branches: Json[]): boolean {
   const types = new Set(branches.map((b) => b.type));
-  return types.size === 2 && types.has('string') && (types.has('integer') || types.has('number')) &&
-    branches.every((b) => b.const === undefined && b.enum === undefined);
+  return (
+    types.size === 2 &&
+    types.has('string') &&
+    (types.has('integer') || types.has('number')) &&
+    branches.every((b) => b.const === undefined && b.enum === undefined)
+  );
 }
 
 function commonType(values: unknown[]): string | undefined {
@@ -392,7 +447,9 @@ function renderRefs(s: Json, flavor: Flavor): Json {
     const $ref = refPrefix(flavor) + s.$ref;
     if (typeof s.description !== 'string') return { $ref };
     // OpenAPI 3.0 ignores siblings of $ref; kube wraps the reference in allOf to keep the field's description.
-    return flavor === 'v2' ? { $ref, description: s.description } : { allOf: [{ $ref }], description: s.description };
+    return flavor === 'v2'
+      ? { $ref, description: s.description }
+      : { allOf: [{ $ref }], description: s.description };
   }
   const out: Json = { ...s };
   if (isObj(s.properties)) {
@@ -419,7 +476,9 @@ function toV2(s: Json): Json {
   delete out.not;
   if (isObj(s.properties) && Array.isArray(s.required)) {
     const props = s.properties;
-    const required = s.required.filter((r) => !(isObj(props[r as string]) && (props[r as string] as Json).nullable));
+    const required = s.required.filter(
+      (r) => !(isObj(props[r as string]) && (props[r as string] as Json).nullable),
+    );
     if (required.length) out.required = required;
     else delete out.required;
   }
@@ -500,8 +559,10 @@ const DESCRIPTIONS = {
     'fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.',
   fieldValidation:
     'fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. This is the default behavior prior to v1.23. - Warn: This will send a warning via the standard warning response header for each unknown field that is dropped from the object, and for each duplicate field that is encountered. The request will still succeed if there are no other errors, and will only persist the last of any duplicate fields. This is the default in v1.23+ - Strict: This will fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any duplicate fields are present. The error returned from the server will contain all unknown and duplicate fields encountered.',
-  labelSelector: 'A selector to restrict the list of returned objects by their labels. Defaults to everything.',
-  fieldSelector: 'A selector to restrict the list of returned objects by their fields. Defaults to everything.',
+  labelSelector:
+    'A selector to restrict the list of returned objects by their labels. Defaults to everything.',
+  fieldSelector:
+    'A selector to restrict the list of returned objects by their fields. Defaults to everything.',
   limit:
     'limit is a maximum number of responses to return for a list call. If more items exist, the server will set the `continue` field on the list metadata to a value that can be used with the same initial query to retrieve the next set of results.',
   continue:
@@ -510,7 +571,8 @@ const DESCRIPTIONS = {
     'resourceVersion sets a constraint on what resource versions a request may be served from. See https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions for details. Defaults to unset',
   resourceVersionMatch:
     'resourceVersionMatch determines how resourceVersion is applied to list calls. It is highly recommended that resourceVersionMatch be set for list calls where resourceVersion is set. Defaults to unset',
-  timeoutSeconds: 'Timeout for the list/watch call. This limits the duration of the call, regardless of any activity or inactivity.',
+  timeoutSeconds:
+    'Timeout for the list/watch call. This limits the duration of the call, regardless of any activity or inactivity.',
   watch:
     'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications. Specify resourceVersion.',
   allowWatchBookmarks:
@@ -577,7 +639,11 @@ const DELETE_COLLECTION_PARAMS = [
   query('timeoutSeconds', 'integer'),
 ];
 
-const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
 const PRODUCES = ['application/json', 'application/yaml'];
 const PRODUCES_LIST = [...PRODUCES, 'application/json;stream=watch'];
 
@@ -602,7 +668,10 @@ interface PathItem {
 
 function responses(ref: string, ...codes: Array<'200' | '201' | '202'>) {
   const text = { '200': 'OK', '201': 'Created', '202': 'Accepted' };
-  return [...codes.map((code) => ({ code, description: text[code], ref })), { code: '401', description: 'Unauthorized' }];
+  return [
+    ...codes.map((code) => ({ code, description: text[code], ref })),
+    { code: '401', description: 'Unauthorized' },
+  ];
 }
 
 function resourcePaths(r: ResourceDefinition): PathItem[] {
@@ -619,7 +688,13 @@ function resourcePaths(r: ResourceDefinition): PathItem[] {
     description: `name of the ${r.kind}`,
     required: true,
   };
-  const nsParam: Param = { name: 'namespace', in: 'path', type: 'string', description: DESCRIPTIONS.namespace, required: true };
+  const nsParam: Param = {
+    name: 'namespace',
+    in: 'path',
+    type: 'string',
+    description: DESCRIPTIONS.namespace,
+    required: true,
+  };
   const scopeParams = r.namespaced ? [nsParam] : [];
   const base = r.namespaced ? `${prefix}/namespaces/{namespace}/${r.plural}` : `${prefix}/${r.plural}`;
   const op = (o: Omit<Operation, 'tag' | 'gvk' | 'produces'> & { produces?: string[] }): Operation => ({
@@ -790,7 +865,9 @@ function renderOperation(o: Operation, flavor: Flavor): Json {
       });
     }
     for (const r of o.responses) {
-      resp[r.code] = r.ref ? { description: r.description, schema: { $ref: refPrefix(flavor) + r.ref } } : { description: r.description };
+      resp[r.code] = r.ref
+        ? { description: r.description, schema: { $ref: refPrefix(flavor) + r.ref } }
+        : { description: r.description };
     }
   } else {
     if (o.body) {
@@ -818,7 +895,9 @@ function renderOperation(o: Operation, flavor: Flavor): Json {
 }
 
 function renderPaths(resources: ResourceDefinition[], flavor: Flavor): Json {
-  const items = resources.flatMap(resourcePaths).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const items = resources
+    .flatMap(resourcePaths)
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const out: Json = {};
   for (const item of items) {
     const rendered: Json = {};
@@ -849,7 +928,10 @@ function definitions(resources: ResourceDefinition[]): Record<string, Json> {
   for (const [name, schema] of SHARED_TYPEBOX) defs[name] = converter.convert(schema, name);
   Object.assign(defs, metaDefinitions());
   // DeleteOptions and WatchEvent are registered in every group-version, as kube-apiserver does.
-  const gvs = [{ group: '', version: 'v1' }, ...uniqueGroupVersions(resources).filter((gv) => gv.group !== '' || gv.version !== 'v1')];
+  const gvs = [
+    { group: '', version: 'v1' },
+    ...uniqueGroupVersions(resources).filter((gv) => gv.group !== '' || gv.version !== 'v1'),
+  ];
   defs[DELETE_OPTIONS]['x-kubernetes-group-version-kind'] = gvkList(gvs, 'DeleteOptions');
   defs[WATCH_EVENT]['x-kubernetes-group-version-kind'] = gvkList(gvs, 'WatchEvent');
 
@@ -908,7 +990,11 @@ export function buildOpenAPIv2(resources: ResourceDefinition[], version: string)
 }
 
 /** GET /openapi/v3/apis/<group>/<version> (or /openapi/v3/api/v1): the resources of one group-version. */
-export function buildOpenAPIv3(resources: ResourceDefinition[], groupVersion: GroupVersion, version: string): object {
+export function buildOpenAPIv3(
+  resources: ResourceDefinition[],
+  groupVersion: GroupVersion,
+  version: string,
+): object {
   const mine = resources.filter((r) => r.group === groupVersion.group && r.version === groupVersion.version);
   return {
     openapi: '3.0.0',
@@ -931,9 +1017,9 @@ export function openAPIHash(body: string | Buffer): string {
  * GET /openapi/v3. Each document is hashed as given: pass the exact string the server sends, or the
  * object, which is then hashed as `JSON.stringify(document)` (so serve that string, unindented).
  */
-export function openAPIv3Discovery(
-  groupVersions: Array<GroupVersion & { document: object | string }>,
-): { paths: Record<string, { serverRelativeURL: string }> } {
+export function openAPIv3Discovery(groupVersions: Array<GroupVersion & { document: object | string }>): {
+  paths: Record<string, { serverRelativeURL: string }>;
+} {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const gv of groupVersions) {
     const body = typeof gv.document === 'string' ? gv.document : JSON.stringify(gv.document);

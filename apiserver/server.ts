@@ -7,6 +7,7 @@ import type { Logger } from '../pkg/logging';
 import { WatchCache, type Storage } from '../pkg/storage';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery';
 import { buildOpenAPIv2, buildOpenAPIv3, openAPIv3Discovery, openAPIv3Path } from './openapi';
+import { AdmissionChain, type AdmissionPlugin, type ObjectReader } from './admission/types';
 import { genericStrategy, type Strategy } from './registry/strategy';
 import { badRequest, pathNotFound, requestEntityTooLarge, StatusError, unsupportedMediaType } from './rest/errors';
 import { anonymousUser, handleResource } from './rest/handlers';
@@ -18,6 +19,8 @@ export interface ServerConfig {
   storage: Storage;
   resources: ResourceDefinition[];
   strategies?: Record<string, Strategy>;
+  /** Enabled admission plugins, in order. */
+  admissionPlugins?: AdmissionPlugin[];
   watchCache: boolean;
   maxRequestBodyBytes: number;
   tls: { cert: string; key: string };
@@ -64,6 +67,25 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   addFormats(ajv);
 
   const registries = new Map<string, Registry>();
+  const byResource = (resource: string) => [...registries.values()].find((r) => r.def.plural === resource);
+  // admission plugins read other kinds the way clients do, at resourceVersion 0 (from the cache)
+  const objects: ObjectReader = {
+    async get(resource, namespace, name) {
+      try {
+        return await byResource(resource)?.get(namespace, name, byResource(resource)?.cache ? '0' : undefined);
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) return undefined;
+        throw e;
+      }
+    },
+    async list(resource, namespace, fieldSelector = '') {
+      const reg = byResource(resource);
+      if (!reg) return [];
+      const list = await reg.list(namespace, { labelSelector: '', fieldSelector, allowWatchBookmarks: false, resourceVersion: reg.cache ? '0' : undefined });
+      return list.items;
+    },
+  };
+  const admission = new AdmissionChain(cfg.admissionPlugins ?? [], objects);
   const groups = new Map<string, string[]>();
   const byGroupVersion = new Map<string, ResourceDefinition[]>();
   for (const def of cfg.resources) {
@@ -75,7 +97,7 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
         })
       : undefined;
     const strategy = cfg.strategies?.[def.kind] ?? genericStrategy;
-    registries.set(`${def.group}/${def.version}/${def.plural}`, new Registry(def, strategy, store, ajv.compile(def.schema), cache));
+    registries.set(`${def.group}/${def.version}/${def.plural}`, new Registry(def, strategy, store, ajv.compile(def.schema), cache, admission));
     const gv = def.group ? `${def.group}/${def.version}` : def.version;
     byGroupVersion.set(gv, [...(byGroupVersion.get(gv) ?? []), def]);
     if (def.group && !(groups.get(def.group) ?? []).includes(def.version)) {

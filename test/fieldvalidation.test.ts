@@ -1,7 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { freeForm, kindSchema } from '../api-types/meta';
 import { StatusError } from '../apiserver/rest/errors';
-import { checkUnknownFields, parseFieldValidation, pruneUnknownFields } from '../apiserver/rest/fieldvalidation';
+import {
+  checkUnknownFields,
+  parseFieldValidation,
+  pruneUnknownFields,
+} from '../apiserver/rest/fieldvalidation';
 
 const Widget = kindSchema('A widget.', {
   spec: Type.Optional(
@@ -67,7 +71,10 @@ describe('pruneUnknownFields', () => {
   it('leaves free-form (x-kubernetes-preserve-unknown-fields) and untyped subtrees alone', () => {
     const obj = widget({ parameters: { deep: { nested: [1, { x: 2 }] } }, anything: { whatever: true } });
     expect(pruneUnknownFields(obj, Widget)).toEqual([]);
-    expect(obj.spec).toEqual({ parameters: { deep: { nested: [1, { x: 2 }] } }, anything: { whatever: true } });
+    expect(obj.spec).toEqual({
+      parameters: { deep: { nested: [1, { x: 2 }] } },
+      anything: { whatever: true },
+    });
   });
 
   it('keeps a field known in any branch of a union, and skips null', () => {
@@ -108,6 +115,7 @@ describe('parseFieldValidation', () => {
   });
 
   it('refuses anything else with a 400', () => {
+    expect.assertions(4);
     expect(() => parseFieldValidation('strict')).toThrow(StatusError);
     try {
       parseFieldValidation('Bogus');
@@ -142,7 +150,10 @@ describe('checkUnknownFields', () => {
   });
 
   it('warns once per field', () => {
-    expect(checkUnknownFields('Warn', unknown)).toEqual(['unknown field "spec.bar"', 'unknown field "spec.foo"']);
+    expect(checkUnknownFields('Warn', unknown)).toEqual([
+      'unknown field "spec.bar"',
+      'unknown field "spec.foo"',
+    ]);
     expect(checkUnknownFields('Warn', [])).toEqual([]);
   });
 
@@ -166,5 +177,13 @@ describe('checkUnknownFields', () => {
   it('works end to end with the pruner', () => {
     const obj = widget({ foo: 1 });
     expect(checkUnknownFields('Warn', pruneUnknownFields(obj, Widget))).toEqual(['unknown field "spec.foo"']);
+  });
+});
+
+describe('nulls from Go clients', () => {
+  it('drops null values of fields that are not nullable, without reporting them as unknown', () => {
+    const obj = widget({ mode: null, owner: null });
+    expect(pruneUnknownFields(obj, Widget)).toEqual([]);
+    expect(obj.spec).toEqual({ owner: null });
   });
 });

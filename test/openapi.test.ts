@@ -12,7 +12,9 @@ import {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function resource(over: Partial<ResourceDefinition> & Pick<ResourceDefinition, 'kind' | 'plural'>): ResourceDefinition {
+function resource(
+  over: Partial<ResourceDefinition> & Pick<ResourceDefinition, 'kind' | 'plural'>,
+): ResourceDefinition {
   return {
     group: 'servicecatalog.k8s.io',
     version: 'v1beta1',
@@ -36,13 +38,20 @@ const instance = resource({
   schema: kindSchema('ServiceInstance represents a provisioned instance of a ServiceClass.', {
     spec: Type.Object(
       {
-        clusterServiceClassExternalName: Type.Optional(Type.String({ description: 'External name of the class.' })),
+        clusterServiceClassExternalName: Type.Optional(
+          Type.String({ description: 'External name of the class.' }),
+        ),
         updateRequests: Type.Optional(Type.Integer({ format: 'int64' })),
         parameters: Type.Optional(freeForm('Parameters for the broker.')),
         userInfo: Type.Optional(
-          Type.Object({ username: Type.String(), extra: Type.Optional(Type.Record(Type.String(), Type.String())) }),
+          Type.Object({
+            username: Type.String(),
+            extra: Type.Optional(Type.Record(Type.String(), Type.String())),
+          }),
         ),
-        mode: Type.Optional(Type.Union([Type.Literal('Fast'), Type.Literal('Slow')], { description: 'How fast.' })),
+        mode: Type.Optional(
+          Type.Union([Type.Literal('Fast'), Type.Literal('Slow')], { description: 'How fast.' }),
+        ),
         port: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
         deletedAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
         items: Type.Optional(Type.Array(Type.Object({ name: Type.String() }))),
@@ -54,12 +63,21 @@ const instance = resource({
     ),
   }),
 });
-const broker = resource({ kind: 'ClusterServiceBroker', plural: 'clusterservicebrokers', namespaced: false, subresources: ['status'] });
+const broker = resource({
+  kind: 'ClusterServiceBroker',
+  plural: 'clusterservicebrokers',
+  namespaced: false,
+  subresources: ['status'],
+});
 const pod = resource({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', subresources: ['status'] });
 const resources = [instance, broker, pod];
 
 const v2 = buildOpenAPIv2(resources, 'v1.0.0') as Json;
-const v3 = buildOpenAPIv3(resources, { group: 'servicecatalog.k8s.io', version: 'v1beta1' }, 'v1.0.0') as Json;
+const v3 = buildOpenAPIv3(
+  resources,
+  { group: 'servicecatalog.k8s.io', version: 'v1beta1' },
+  'v1.0.0',
+) as Json;
 const v3core = buildOpenAPIv3(resources, { group: '', version: 'v1' }, 'v1.0.0') as Json;
 
 const SI = 'io.k8s.servicecatalog.v1beta1.ServiceInstance';
@@ -97,13 +115,16 @@ describe.each([
         '/apis/servicecatalog.k8s.io/v1beta1/clusterservicebrokers/{name}/status',
       ]),
     );
-    expect(paths).not.toContain('/apis/servicecatalog.k8s.io/v1beta1/namespaces/{namespace}/clusterservicebrokers');
+    expect(paths).not.toContain(
+      '/apis/servicecatalog.k8s.io/v1beta1/namespaces/{namespace}/clusterservicebrokers',
+    );
     expect(doc.paths[NS].parameters.map((p: Json) => p.name)).toEqual(['namespace']);
     expect(doc.paths[`${NS}/{name}`].parameters.map((p: Json) => p.name)).toEqual(['name', 'namespace']);
   });
 
   it('names operations and actions as kube-apiserver does', () => {
-    const ids = (p: string) => Object.values(doc.paths[p] as Json).flatMap((o: Json) => (o.operationId ? [o.operationId] : []));
+    const ids = (p: string) =>
+      Object.values(doc.paths[p] as Json).flatMap((o: Json) => (o.operationId ? [o.operationId] : []));
     expect(ids(NS)).toEqual([
       'listServicecatalogV1beta1NamespacedServiceInstance',
       'createServicecatalogV1beta1NamespacedServiceInstance',
@@ -124,7 +145,13 @@ describe.each([
       'deleteServicecatalogV1beta1ClusterServiceBroker',
     ]);
     const item = doc.paths[`${NS}/{name}`];
-    expect(Object.fromEntries(Object.entries(item as Json).flatMap(([m, o]) => (o['x-kubernetes-action'] ? [[m, o['x-kubernetes-action']]] : [])))).toEqual({
+    expect(
+      Object.fromEntries(
+        Object.entries(item as Json).flatMap(([m, o]) =>
+          o['x-kubernetes-action'] ? [[m, o['x-kubernetes-action']]] : [],
+        ),
+      ),
+    ).toEqual({
       get: 'get',
       put: 'put',
       patch: 'patch',
@@ -142,7 +169,9 @@ describe.each([
         writes++;
         const fv = (item[method].parameters as Json[]).find((p) => p.name === 'fieldValidation');
         expect({ path, method, in: fv?.in }).toEqual({ path, method, in: 'query' });
-        expect(paramNames(item[method])).toEqual(expect.arrayContaining(['dryRun', 'fieldManager', 'pretty']));
+        expect(paramNames(item[method])).toEqual(
+          expect.arrayContaining(['dryRun', 'fieldManager', 'pretty']),
+        );
       }
     }
     // create, put and patch of the item, put and patch of each subresource
@@ -178,13 +207,22 @@ describe.each([
       expect(item.patch.consumes).toEqual(patchTypes);
       expect(item.get.responses['200'].schema.$ref).toBe(prefix + SI);
       expect(list.schema.$ref).toBe(`${prefix}${SI}List`);
-      expect(item.delete.responses['200'].schema.$ref).toBe(`${prefix}io.k8s.apimachinery.pkg.apis.meta.v1.Status`);
-      expect(item.put.parameters[0]).toMatchObject({ in: 'body', required: true, schema: { $ref: prefix + SI } });
+      expect(item.delete.responses['200'].schema.$ref).toBe(
+        `${prefix}io.k8s.apimachinery.pkg.apis.meta.v1.Status`,
+      );
+      expect(item.put.parameters[0]).toMatchObject({
+        in: 'body',
+        required: true,
+        schema: { $ref: prefix + SI },
+      });
     } else {
       expect(Object.keys(item.patch.requestBody.content)).toEqual(patchTypes);
       expect(item.get.responses['200'].content['application/json'].schema.$ref).toBe(prefix + SI);
       expect(list.content['application/json'].schema.$ref).toBe(`${prefix}${SI}List`);
-      expect(item.put.requestBody).toMatchObject({ required: true, content: { '*/*': { schema: { $ref: prefix + SI } } } });
+      expect(item.put.requestBody).toMatchObject({
+        required: true,
+        content: { '*/*': { schema: { $ref: prefix + SI } } },
+      });
     }
   });
 
@@ -200,7 +238,9 @@ describe.each([
     expect(defs[`${SI}List`]['x-kubernetes-group-version-kind']).toEqual([
       { group: 'servicecatalog.k8s.io', kind: 'ServiceInstanceList', version: 'v1beta1' },
     ]);
-    expect(defs['io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions']['x-kubernetes-group-version-kind']).toEqual(
+    expect(
+      defs['io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions']['x-kubernetes-group-version-kind'],
+    ).toEqual(
       expect.arrayContaining([{ group: 'servicecatalog.k8s.io', kind: 'DeleteOptions', version: 'v1beta1' }]),
     );
   });
@@ -230,15 +270,25 @@ describe.each([
     expect(spec.type).toBe('object');
     expect(spec.description).toBe('Spec of the instance.');
     expect(spec.required).toBeUndefined();
-    expect(spec.properties.mode).toEqual({ type: 'string', enum: ['Fast', 'Slow'], description: 'How fast.' });
+    expect(spec.properties.mode).toEqual({
+      type: 'string',
+      enum: ['Fast', 'Slow'],
+      description: 'How fast.',
+    });
     expect(spec.properties.updateRequests).toEqual({ type: 'integer', format: 'int64' });
-    expect(spec.properties.userInfo.properties.extra).toEqual({ type: 'object', additionalProperties: { type: 'string' } });
+    expect(spec.properties.userInfo.properties.extra).toEqual({
+      type: 'object',
+      additionalProperties: { type: 'string' },
+    });
     expect(spec.properties.userInfo.required).toEqual(['username']);
     expect(spec.properties.items).toEqual({
       type: 'array',
       items: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
     });
-    expect(spec.properties.parameters).toMatchObject({ 'x-kubernetes-preserve-unknown-fields': true, type: 'object' });
+    expect(spec.properties.parameters).toMatchObject({
+      'x-kubernetes-preserve-unknown-fields': true,
+      type: 'object',
+    });
     expect(spec.properties.parameters.properties).toBeUndefined();
     expect(defs[SI].required).toEqual(['spec']);
     if (flavor === 'v2') {
@@ -276,10 +326,44 @@ describe('OpenAPI v2 specifics', () => {
   });
 });
 
+describe('schema conversion', () => {
+  it('merges intersections and cuts recursion to free-form', () => {
+    const Node = Type.Recursive((This) => Type.Object({ name: Type.String(), children: Type.Array(This) }));
+    const r = resource({
+      kind: 'Tree',
+      plural: 'trees',
+      schema: kindSchema('A tree.', {
+        spec: Type.Intersect([
+          Type.Object({ a: Type.String() }),
+          Type.Object({ b: Type.Optional(Type.Number()) }),
+        ]),
+        root: Type.Optional(Node),
+        either: Type.Optional(
+          Type.Union([Type.Object({ a: Type.String() }), Type.String()], { description: 'e' }),
+        ),
+      }),
+    });
+    const defs = (buildOpenAPIv2([r], 'v1') as Json).definitions;
+    const tree = defs['io.k8s.servicecatalog.v1beta1.Tree'].properties;
+    expect(tree.spec).toEqual({
+      type: 'object',
+      properties: { a: { type: 'string' }, b: { type: 'number' } },
+      required: ['a'],
+    });
+    expect(tree.either).toEqual({ description: 'e' });
+    expect(tree.root.properties.children).toEqual({
+      type: 'array',
+      items: { 'x-kubernetes-preserve-unknown-fields': true },
+    });
+  });
+});
+
 describe('OpenAPI v3 specifics', () => {
   it('holds only its group-version', () => {
     expect(v3.openapi).toBe('3.0.0');
-    expect(Object.keys(v3.paths).every((p) => p.startsWith('/apis/servicecatalog.k8s.io/v1beta1/'))).toBe(true);
+    expect(Object.keys(v3.paths).every((p) => p.startsWith('/apis/servicecatalog.k8s.io/v1beta1/'))).toBe(
+      true,
+    );
     expect(v3.components.schemas).not.toHaveProperty(['io.k8s.api.core.v1.Pod']);
     expect(Object.keys(v3core.paths).every((p) => p.startsWith('/api/v1/'))).toBe(true);
     expect(v3core.components.schemas).toHaveProperty(['io.k8s.api.core.v1.PodList']);

@@ -6,6 +6,7 @@ import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import { Storage } from '../../pkg/storage';
 import { loadOrGenerateServingCert } from '../certs';
+import { servicecatalogStrategies } from '../registry';
 import { startServer } from '../server';
 import { flagSpecs, parseOptions, type Options } from './options';
 
@@ -17,6 +18,8 @@ async function run(opts: Options): Promise<void> {
   const server = await startServer({
     storage,
     resources: servicecatalogResources,
+    strategies: servicecatalogStrategies,
+    admissionPlugins: opts.admissionPlugins,
     watchCache: opts.watchCache,
     maxRequestBodyBytes: opts.maxRequestBodyBytes,
     tls,

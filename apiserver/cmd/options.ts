@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseFlags, type FlagSpec } from '../../pkg/flags';
+import { FlagError, parseFlags, type FlagSpec } from '../../pkg/flags';
+import { admissionPlugins, defaultAdmissionPlugins } from '../admission';
+import type { AdmissionPlugin } from '../admission/types';
 
 export const flagSpecs: Record<string, FlagSpec> = {
   'etcd-servers': { type: 'list', default: ['http://127.0.0.1:2379'], description: 'Comma-separated etcd client URLs.' },
@@ -18,6 +20,10 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'watch-cache': { type: 'boolean', default: true, description: 'Serve watches and resourceVersion=0 reads from memory, with one etcd watch per resource.' },
   'max-request-body-bytes': { type: 'number', default: 3 * 1024 * 1024, description: 'Largest request body accepted.' },
   'watch-bookmark-interval': { type: 'duration', default: '1m', description: 'How often watches that allow bookmarks get one.' },
+  'enable-admission-plugins': {
+    type: 'list',
+    description: `Admission plugins to run, in order (default: ${defaultAdmissionPlugins.join(',')}). Known: ${Object.keys(admissionPlugins).join(', ')}.`,
+  },
   'min-request-timeout': { type: 'number', default: 1800, description: 'Watches without timeoutSeconds end after a random time between this many seconds and twice it.' },
 };
 
@@ -33,6 +39,7 @@ export interface Options {
   maxRequestBodyBytes: number;
   bookmarkIntervalMs: number;
   minRequestTimeoutSeconds: number;
+  admissionPlugins: AdmissionPlugin[];
 }
 
 /** Flags → options; returns undefined when --help was asked. */
@@ -58,5 +65,10 @@ export function parseOptions(argv: string[]): Options | undefined {
     maxRequestBodyBytes: f['max-request-body-bytes'] as number,
     bookmarkIntervalMs: f['watch-bookmark-interval'] as number,
     minRequestTimeoutSeconds: f['min-request-timeout'] as number,
+    admissionPlugins: ((f['enable-admission-plugins'] as string[] | undefined) ?? defaultAdmissionPlugins).map((name) => {
+      const plugin = admissionPlugins[name];
+      if (!plugin) throw new FlagError(`unknown admission plugin "${name}" (known: ${Object.keys(admissionPlugins).join(', ')})`);
+      return plugin;
+    }),
   };
 }

@@ -27,6 +27,11 @@ export interface Strategy {
   validateUpdate(obj: KubeObject, old: KubeObject, ctx: RequestContext): StatusCause[];
   /** Validates a write to the status subresource. */
   validateStatusUpdate(obj: KubeObject, old: KubeObject, ctx: RequestContext): StatusCause[];
+  /**
+   * Builds the object a write to a subresource other than status produces from what the client
+   * sent and the stored object (e.g. serviceinstances/reference sets only the resolved refs).
+   */
+  prepareSubresourceUpdate?(subresource: string, sent: KubeObject, current: KubeObject, ctx: RequestContext): KubeObject;
 }
 
 /** A kind with no rules beyond its schema. */

@@ -26,7 +26,9 @@ export function parseFieldValidation(q: string | undefined, optionsKind?: WriteO
       field.notSupported('fieldValidation', q, ['', 'Ignore', 'Strict', 'Warn']),
     ]);
   }
-  throw badRequest(`fieldValidation parameter unsupported: ${JSON.stringify(q)}: supported values: "Ignore", "Strict", "Warn"`);
+  throw badRequest(
+    `fieldValidation parameter unsupported: ${JSON.stringify(q)}: supported values: "Ignore", "Strict", "Warn"`,
+  );
 }
 
 /**
@@ -117,7 +119,10 @@ class Pruner {
         }
       }
       const child = path ? `${path}.${key}` : key;
-      if (declared) {
+      if (declared && obj[key] === null && !sub.some(allowsNull)) {
+        // Go clients send null for empty fields; kube drops nulls of fields that are not nullable
+        delete obj[key];
+      } else if (declared) {
         // Another alternative keeping anything it does not declare could accept the value as it is.
         const alsoOpen = alts.some((s) => keepsUnknown(s) && fieldSchema(s, key) === undefined);
         if (!alsoOpen) this.prune(obj[key], sub, child);
@@ -134,10 +139,18 @@ class Pruner {
     const alts = schemas.filter((s) => allowsType(s, 'array'));
     if (alts.length === 0 || alts.some((s) => s.items === undefined)) return;
     arr.forEach((item, i) => {
-      const sub = alts.map((s) => (Array.isArray(s.items) ? s.items[i] : s.items)).filter((x) => x !== undefined);
+      const sub = alts
+        .map((s) => (Array.isArray(s.items) ? s.items[i] : s.items))
+        .filter((x) => x !== undefined);
       if (sub.length === alts.length) this.prune(item, sub, `${path}[${i}]`);
     });
   }
+}
+
+function allowsNull(s: unknown): boolean {
+  if (!isObj(s)) return true;
+  if (s.nullable === true || s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null'))) return true;
+  return [s.anyOf, s.oneOf].some((alts) => Array.isArray(alts) && alts.some(allowsNull));
 }
 
 function hasStructure(s: Json): boolean {
@@ -159,12 +172,18 @@ function allowsType(s: Json, type: 'object' | 'array'): boolean {
 /** Fields this schema does not declare are kept: free-form objects, open maps, schemas with no structure. */
 function keepsUnknown(s: Json): boolean {
   if (s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true) return true;
-  return s.type === undefined && s.properties === undefined && s.patternProperties === undefined && s.additionalProperties === undefined;
+  return (
+    s.type === undefined &&
+    s.properties === undefined &&
+    s.patternProperties === undefined &&
+    s.additionalProperties === undefined
+  );
 }
 
 /** The schema of `key` in objects described by `s`, or undefined when `s` does not declare it. */
 function fieldSchema(s: Json, key: string): unknown {
-  if (isObj(s.properties) && Object.prototype.hasOwnProperty.call(s.properties, key)) return s.properties[key];
+  if (isObj(s.properties) && Object.prototype.hasOwnProperty.call(s.properties, key))
+    return s.properties[key];
   if (isObj(s.patternProperties)) {
     for (const [pattern, sub] of Object.entries(s.patternProperties)) {
       if (matches(pattern, key)) return sub;

@@ -89,7 +89,11 @@ export async function handleResource(
     throw methodNotAllowed(req.method, `${reg.def.plural}/${subresource}`);
   }
   const rep = negotiate(req.headers.accept);
-  const fieldValidation = () => parseFieldValidation(one(q.fieldValidation));
+  const fieldValidation = () =>
+    parseFieldValidation(
+      one(q.fieldValidation),
+      info.verb === 'create' ? 'CreateOptions' : info.verb === 'patch' ? 'PatchOptions' : 'UpdateOptions',
+    );
   const ctx = (body?: { dryRun?: unknown }): RequestContext => ({ user, namespace, dryRun: dryRun(q, body) });
 
   switch (info.verb) {

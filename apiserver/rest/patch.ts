@@ -293,8 +293,7 @@ function strategicMerge(original: JsonObject, patch: JsonObject, path: string[])
         deletions.push([k.slice(DELETE_FROM_PRIMITIVE_LIST.length), v]);
       continue;
     }
-    if (k.startsWith('$'))
-      throw badRequest(`unknown strategic merge patch directive ${JSON.stringify(k)} at ${at}`);
+    // other `$` keys are data, as in kube: free-form parameters and schemas carry `$schema` and `$ref`
     if (v === null) {
       delete original[k];
     } else if (isObject(v)) {

@@ -4,6 +4,7 @@ import type { ValidateFunction, ErrorObject } from 'ajv';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import type { ResourceDefinition } from '../../api-types/resource';
 import { DELETE, StorageError, type ResourceStore, type UpdateResult, type WatchCache } from '../../pkg/storage';
+import { AdmissionChain, type AdmissionAttributes } from '../admission/types';
 import type { RequestContext, Strategy } from '../registry/strategy';
 import {
   alreadyExists,
@@ -133,6 +134,7 @@ export class Registry {
     readonly store: ResourceStore,
     private readonly validateSchema: ValidateFunction,
     readonly cache?: WatchCache,
+    private readonly admission: AdmissionChain = new AdmissionChain([], { get: async () => undefined, list: async () => [] }),
   ) {
     this.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
     this.hasStatus = def.subresources.includes('status');
@@ -347,7 +349,10 @@ export class Registry {
     delete meta.selfLink;
     if (this.hasStatus) delete obj.status;
     this.strategy.prepareForCreate(obj, ctx);
+    const attrs = this.attributes('CREATE', ctx, meta.name, obj);
+    await this.admission.admit(attrs);
     this.validateObject(obj, this.strategy.validate(obj, ctx));
+    await this.admission.validate(attrs);
     if (ctx.dryRun) return { object: obj, warnings };
     const object = await this.run(() => this.store.create(namespace, meta.name!, obj), meta.name);
     return { object, warnings };
@@ -358,12 +363,12 @@ export class Registry {
    * against the current state, or answers DELETE when the update removes the last finalizer of an
    * object being deleted.
    */
-  private prepareUpdate(
+  private async prepareUpdate(
     obj: KubeObject,
     current: KubeObject,
     ctx: RequestContext,
     subresource: string | undefined,
-  ): UpdateResult {
+  ): Promise<UpdateResult> {
     const name = current.metadata.name;
     if (obj.metadata.name !== name) {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
@@ -376,11 +381,15 @@ export class Registry {
       throw conflict(this.target(name), `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
     }
     let next: KubeObject;
+    const causes: StatusCause[] = [];
     if (subresource === 'status') {
       // a status write changes status only, whatever else the client sent
-      next = { ...current, status: obj.status };
+      next = { ...structuredClone(current), status: obj.status };
       if (obj.status === undefined) delete next.status;
-      this.validateObject(next, this.strategy.validateStatusUpdate(next, current, ctx));
+      causes.push(...this.strategy.validateStatusUpdate(next, current, ctx));
+    } else if (subresource !== undefined) {
+      next = this.strategy.prepareSubresourceUpdate?.(subresource, obj, structuredClone(current), ctx) ?? current;
+      causes.push(...this.strategy.validateUpdate(next, current, ctx));
     } else {
       next = obj;
       const meta = next.metadata;
@@ -399,30 +408,54 @@ export class Registry {
       }
       this.strategy.prepareForUpdate(next, current, ctx);
       if (!isDeepStrictEqual(next.spec, current.spec)) meta.generation = (current.metadata.generation ?? 0) + 1;
-      const causes = this.strategy.validateUpdate(next, current, ctx);
+      causes.push(...this.strategy.validateUpdate(next, current, ctx));
       if (current.metadata.deletionTimestamp) {
         const old = new Set(current.metadata.finalizers ?? []);
         if ((meta.finalizers ?? []).some((f) => !old.has(f))) {
           causes.push(field.forbidden('metadata.finalizers', 'no new finalizers can be added if the object is being deleted'));
         }
       }
-      this.validateObject(next, causes);
     }
+    const attrs = this.attributes('UPDATE', ctx, name, next, current, subresource);
+    await this.admission.admit(attrs);
+    this.validateObject(next, causes);
+    await this.admission.validate(attrs);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) return DELETE;
     // writing an unchanged object would only bump resourceVersion and wake every watcher
     if (isDeepStrictEqual(next, current)) return undefined;
     return next;
   }
 
+  private attributes(
+    operation: AdmissionAttributes['operation'],
+    ctx: RequestContext,
+    name: string | undefined,
+    object?: KubeObject,
+    oldObject?: KubeObject,
+    subresource?: string,
+  ): AdmissionAttributes {
+    return {
+      operation,
+      resource: this.def.plural,
+      subresource,
+      namespace: ctx.namespace,
+      name,
+      object,
+      oldObject,
+      user: ctx.user,
+      dryRun: ctx.dryRun,
+    };
+  }
+
   private async guaranteedUpdate(
     namespace: string | undefined,
     name: string,
     ctx: RequestContext,
-    tryUpdate: (current: KubeObject) => UpdateResult,
+    tryUpdate: (current: KubeObject) => Promise<UpdateResult>,
   ): Promise<KubeObject> {
     if (ctx.dryRun) {
       const current = await this.get(namespace, name);
-      const next = tryUpdate(structuredClone(current));
+      const next = await tryUpdate(structuredClone(current));
       return next === undefined || next === DELETE ? current : next;
     }
     const out = await this.run(() => this.store.guaranteedUpdate(namespace, name, tryUpdate), name);
@@ -454,7 +487,7 @@ export class Registry {
     subresource?: string,
   ): Promise<WriteResult> {
     let warnings: string[] = [];
-    const object = await this.guaranteedUpdate(namespace, name, ctx, (current) => {
+    const object = await this.guaranteedUpdate(namespace, name, ctx, async (current) => {
       const patched = applyPatch(type, current, patch);
       const decoded = this.decodeBody(patched, namespace, fieldValidation);
       warnings = decoded.warnings;
@@ -468,7 +501,9 @@ export class Registry {
    * (and bumps generation so controllers notice); the object goes when its last finalizer does.
    */
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions, ctx: RequestContext): Promise<KubeObject> {
-    return this.guaranteedUpdate(namespace, name, { ...ctx, dryRun: opts.dryRun }, (current) => {
+    const c = { ...ctx, dryRun: opts.dryRun };
+    return this.guaranteedUpdate(namespace, name, c, async (current) => {
+      await this.admission.validate(this.attributes('DELETE', c, name, undefined, current));
       const pre = opts.preconditions ?? {};
       if (pre.uid && pre.uid !== current.metadata.uid) {
         throw conflict(this.target(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);

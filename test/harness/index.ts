@@ -6,7 +6,9 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { servicecatalogResources } from '../../api-types';
 import type { KubeObject } from '../../api-types/meta';
 import type { ResourceDefinition } from '../../api-types/resource';
+import { admissionPlugins, defaultAdmissionPlugins } from '../../apiserver/admission';
 import { generateServingCert, type ServingCert } from '../../apiserver/certs';
+import { servicecatalogStrategies } from '../../apiserver/registry';
 import { startServer, type CatalogAPIServer } from '../../apiserver/server';
 import { startEtcd, type EtcdProcess } from '../../hack/lib/etcd';
 import { kubeconfig } from '../../hack/lib/kubeconfig';
@@ -99,12 +101,16 @@ export interface WatchEvent<T = KubeObject> {
 export class WatchStream {
   readonly events: WatchEvent[] = [];
   readonly status: number;
+  readonly headers: Dispatcher.ResponseData['headers'];
   ended = false;
+  /** Set when the stream ended abnormally (reset, aborted) rather than by a clean end of the response. */
+  error?: Error;
   private listeners = new Set<() => void>();
   private readonly body: Dispatcher.ResponseData['body'];
 
   constructor(res: Dispatcher.ResponseData) {
     this.status = res.statusCode;
+    this.headers = res.headers;
     this.body = res.body;
     let buf = '';
     res.body.on('data', (chunk: Buffer) => {
@@ -121,7 +127,8 @@ export class WatchStream {
       this.ended = true;
       this.notify();
     });
-    res.body.on('error', () => {
+    res.body.on('error', (e: Error) => {
+      this.error = e;
       this.ended = true;
       this.notify();
     });
@@ -180,6 +187,8 @@ export interface EnvOptions {
   resources?: ResourceDefinition[];
   maxRequestBodyBytes?: number;
   bookmarkIntervalMs?: number;
+  /** Admission plugins by name; the server's default list when absent. */
+  admissionPlugins?: string[];
 }
 
 /** A real etcd on free ports and a real API server over HTTPS in this process. */
@@ -192,6 +201,8 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     startServer({
       storage,
       resources: opts.resources ?? servicecatalogResources,
+      strategies: servicecatalogStrategies,
+      admissionPlugins: (opts.admissionPlugins ?? defaultAdmissionPlugins).map((n) => admissionPlugins[n]),
       watchCache: opts.watchCache ?? true,
       maxRequestBodyBytes: opts.maxRequestBodyBytes ?? 3 * 1024 * 1024,
       tls: cert,

@@ -1,0 +1,53 @@
+import type { KubeObject } from '../../api-types/meta';
+import type { UserInfo } from '../registry/strategy';
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+/** What an admission plugin is told about a write, as k8s.io/apiserver's admission.Attributes. */
+export interface AdmissionAttributes {
+  operation: Operation;
+  /** The resource's plural, e.g. 'serviceinstances'. */
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** The object being written (mutable in `admit`); absent on DELETE. */
+  object?: KubeObject;
+  /** The stored object, on UPDATE and DELETE. */
+  oldObject?: KubeObject;
+  user: UserInfo;
+  dryRun: boolean;
+}
+
+/** Read access to other objects the API server holds (from the watch cache when it is on). */
+export interface ObjectReader {
+  get(resource: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
+  list(resource: string, namespace?: string, fieldSelector?: string): Promise<KubeObject[]>;
+}
+
+/**
+ * An admission plugin, enabled by name with --enable-admission-plugins. `admit` may change the
+ * object (mutating admission, run before validation); `validate` may only refuse, by throwing a
+ * StatusError (usually 403 Forbidden).
+ */
+export interface AdmissionPlugin {
+  name: string;
+  admit?(attrs: AdmissionAttributes, objects: ObjectReader): void | Promise<void>;
+  validate?(attrs: AdmissionAttributes, objects: ObjectReader): void | Promise<void>;
+}
+
+/** Runs the enabled plugins in order: every mutation first, then every validation. */
+export class AdmissionChain {
+  constructor(
+    private readonly plugins: AdmissionPlugin[],
+    private readonly objects: ObjectReader,
+  ) {}
+
+  async admit(attrs: AdmissionAttributes): Promise<void> {
+    for (const p of this.plugins) await p.admit?.(attrs, this.objects);
+  }
+
+  async validate(attrs: AdmissionAttributes): Promise<void> {
+    for (const p of this.plugins) await p.validate?.(attrs, this.objects);
+  }
+}
