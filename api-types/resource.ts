@@ -13,6 +13,24 @@ export interface PrinterColumn {
 }
 
 /**
+ * How one field of a Kubernetes protobuf message maps to JSON: its JSON name and wire type. `time`
+ * and `microTime` are metav1.Time/MicroTime messages, `fieldsV1` a metav1.FieldsV1 (JSON in bytes).
+ */
+export type ProtoField =
+  | {
+      name: string;
+      type: 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'time' | 'microTime' | 'fieldsV1';
+      repeated?: boolean;
+      /** A Go non-pointer number with `omitempty`: always on the wire, left out of JSON when 0. */
+      omitZero?: boolean;
+    }
+  | { name: string; type: 'message'; message: ProtoMessage; repeated?: boolean }
+  | { name: string; type: 'map'; value: 'string' | 'bytes' };
+
+/** A protobuf message by field number. */
+export type ProtoMessage = Record<number, ProtoField>;
+
+/**
  * Everything the generic API machinery needs to serve one kind: names for discovery and URLs,
  * the structural schema that validates requests and feeds OpenAPI, table columns and the
  * extra field selectors the kind supports.
@@ -34,6 +52,11 @@ export interface ResourceDefinition {
   printerColumns: PrinterColumn[];
   /** Field selectors beyond metadata.name/metadata.namespace, each reading one string from the object. */
   selectableFields: Record<string, (obj: KubeObject) => string | undefined>;
+  /**
+   * The kind's protobuf message, for kinds Go clients send as application/vnd.kubernetes.protobuf
+   * (kubectl's typed clients do for built-in kinds); without it such bodies are refused (415).
+   */
+  protobuf?: ProtoMessage;
 }
 
 export const servicecatalogGroup = 'servicecatalog.k8s.io';

@@ -7,9 +7,12 @@ import type { Logger } from '../pkg/logging';
 import { WatchCache, type Storage } from '../pkg/storage';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery';
 import { buildOpenAPIv2, buildOpenAPIv3, openAPIv3Discovery, openAPIv3Path } from './openapi';
+import type { TLSSocket } from 'node:tls';
+import type { AuthorizationAttributes, Authenticator, Authorizer } from './auth/types';
+import type { UserInfo } from './registry/strategy';
 import { AdmissionChain, type AdmissionPlugin, type ObjectReader } from './admission/types';
 import { genericStrategy, type Strategy } from './registry/strategy';
-import { badRequest, pathNotFound, requestEntityTooLarge, StatusError, unsupportedMediaType } from './rest/errors';
+import { badRequest, forbiddenRequest, pathNotFound, requestEntityTooLarge, StatusError, unsupportedMediaType } from './rest/errors';
 import { anonymousUser, handleResource } from './rest/handlers';
 import { Registry } from './rest/registry';
 import { parseRequestInfo, type RequestInfo } from './rest/request-info';
@@ -19,6 +22,12 @@ export interface ServerConfig {
   storage: Storage;
   resources: ResourceDefinition[];
   strategies?: Record<string, Strategy>;
+  /** Who a request is from; every request is anonymous without one. */
+  authenticator?: Authenticator;
+  /** What a user may do; everything is allowed without one. */
+  authorizer?: Authorizer;
+  /** Paths served to anyone, authenticated or not (kube's --authorization-always-allow-paths). */
+  alwaysAllowPaths?: string[];
   /** Enabled admission plugins, in order. */
   admissionPlugins?: AdmissionPlugin[];
   watchCache: boolean;
@@ -44,6 +53,7 @@ export interface CatalogAPIServer {
 declare module 'fastify' {
   interface FastifyRequest {
     requestInfo?: RequestInfo;
+    user?: UserInfo;
   }
 }
 
@@ -155,6 +165,23 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     if (verb !== 'watch') latency.observe({ verb, resource }, reply.elapsedTime / 1000);
   });
 
+  // authentication and authorization run once per request, before any handler
+  const alwaysAllow = new Set(cfg.alwaysAllowPaths ?? ['/healthz', '/livez', '/readyz']);
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0];
+    const info = parseRequestInfo(req.method, path, req.query as Record<string, unknown>);
+    req.requestInfo = info;
+    if (alwaysAllow.has(path)) return;
+    const user = (await cfg.authenticator?.authenticate({ headers: req.headers, socket: req.raw.socket as TLSSocket })) ?? anonymousUser;
+    req.user = user;
+    if (!cfg.authorizer) return;
+    const attrs: AuthorizationAttributes = info
+      ? { ...info, user, resourceRequest: true, path }
+      : { user, verb: req.method.toLowerCase(), resourceRequest: false, path };
+    const decision = await cfg.authorizer.authorize(attrs);
+    if (!decision.allowed) throw forbiddenRequest(attrs, decision.reason);
+  });
+
   let shuttingDown = false;
   const json = (reply: FastifyReply, body: unknown) => reply.type('application/json').send(JSON.stringify(body));
 
@@ -231,13 +258,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     watches,
   };
   const serveResource = async (req: FastifyRequest, reply: FastifyReply) => {
-    const path = req.url.split('?')[0];
-    const info = parseRequestInfo(req.method, path, req.query as Record<string, unknown>);
+    const info = req.requestInfo;
     if (!info) throw pathNotFound();
-    req.requestInfo = info;
     const reg = registries.get(`${info.group}/${info.version}/${info.resource}`);
     if (!reg) throw pathNotFound();
-    return handleResource(req, reply, info, reg, anonymousUser, handlerOptions);
+    return handleResource(req, reply, info, reg, req.user ?? anonymousUser, handlerOptions);
   };
   app.all('/apis/*', serveResource);
   app.all('/api/*', serveResource);

@@ -20,7 +20,11 @@ export async function timeEach(n: number, fn: (i: number) => Promise<void>): Pro
 }
 
 /** Calls fn(i) for i in 0..total-1 from `workers` concurrent loops; returns operations per second. */
-export async function throughput(workers: number, total: number, fn: (i: number) => Promise<void>): Promise<number> {
+export async function throughput(
+  workers: number,
+  total: number,
+  fn: (i: number) => Promise<void>,
+): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -38,7 +42,8 @@ export function rssMB(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-export const ms = (v: number) => (v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`);
+export const ms = (v: number) =>
+  v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`;
 
 /** One line of the results table: what was measured, the figure, the target and whether it was met. */
 export interface Row {
@@ -49,7 +54,12 @@ export interface Row {
 }
 
 export function printTable(rows: Row[]): string {
-  const cells = rows.map((r) => [r.scenario, r.figure, r.target ?? '', r.met === undefined ? '' : r.met ? 'met' : 'MISSED']);
+  const cells = rows.map((r) => [
+    r.scenario,
+    r.figure,
+    r.target ?? '',
+    r.met === undefined ? '' : r.met ? 'met' : 'MISSED',
+  ]);
   const header = ['scenario', 'figure', 'target', ''];
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
   const line = (row: string[]) =>

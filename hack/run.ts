@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       '--bind-address=127.0.0.1',
       `--secure-port=${port}`,
       `--cert-dir=${certDir}`,
+      '--standalone',
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       `  export KUBECONFIG=${kc}`,
       '  kubectl api-resources --api-group=servicecatalog.k8s.io',
       '  kubectl get clusterservicebrokers',
+      '  kubectl get namespaces,secrets,configmaps,events  # standalone mode',
       '',
       'Ctrl-C stops everything.',
       '',

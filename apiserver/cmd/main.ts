@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { servicecatalogResources } from '../../api-types';
+import { coreResources } from '../../api-types/core';
 import { version } from '../../package.json';
 import { FlagError, usage } from '../../pkg/flags';
 import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import { Storage } from '../../pkg/storage';
 import { loadOrGenerateServingCert } from '../certs';
-import { servicecatalogStrategies } from '../registry';
+import { startNamespaceController } from '../namespace-controller';
+import { coreStrategies, servicecatalogStrategies } from '../registry';
 import { startServer } from '../server';
 import { flagSpecs, parseOptions, type Options } from './options';
 
@@ -17,8 +19,8 @@ async function run(opts: Options): Promise<void> {
   const storage = new Storage(opts.etcdServers, opts.etcdPrefix);
   const server = await startServer({
     storage,
-    resources: servicecatalogResources,
-    strategies: servicecatalogStrategies,
+    resources: opts.standalone ? [...servicecatalogResources, ...coreResources] : servicecatalogResources,
+    strategies: { ...servicecatalogStrategies, ...coreStrategies },
     admissionPlugins: opts.admissionPlugins,
     watchCache: opts.watchCache,
     maxRequestBodyBytes: opts.maxRequestBodyBytes,
@@ -31,10 +33,13 @@ async function run(opts: Options): Promise<void> {
     defaultWatchTimeoutSeconds: opts.minRequestTimeoutSeconds,
     version,
   });
+  const namespaceController = opts.standalone
+    ? startNamespaceController({ registries: server.registries.values(), logger: log })
+    : undefined;
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
-    server
-      .stop()
+    Promise.resolve(namespaceController?.stop())
+      .then(() => server.stop())
       .then(() => storage.close())
       .then(() => process.exit(0))
       .catch((err) => {

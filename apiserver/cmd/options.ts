@@ -24,6 +24,12 @@ export const flagSpecs: Record<string, FlagSpec> = {
     type: 'list',
     description: `Admission plugins to run, in order (default: ${defaultAdmissionPlugins.join(',')}). Known: ${Object.keys(admissionPlugins).join(', ')}.`,
   },
+  standalone: {
+    type: 'boolean',
+    default: false,
+    description:
+      'Also serve core/v1 namespaces, secrets, configmaps, events and coordination.k8s.io/v1 leases from the same etcd, with a namespace lifecycle controller, so that kubectl and client libraries work with no Kubernetes cluster.',
+  },
   'min-request-timeout': { type: 'number', default: 1800, description: 'Watches without timeoutSeconds end after a random time between this many seconds and twice it.' },
 };
 
@@ -40,6 +46,7 @@ export interface Options {
   bookmarkIntervalMs: number;
   minRequestTimeoutSeconds: number;
   admissionPlugins: AdmissionPlugin[];
+  standalone: boolean;
 }
 
 /** Flags → options; returns undefined when --help was asked. */
@@ -65,6 +72,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     maxRequestBodyBytes: f['max-request-body-bytes'] as number,
     bookmarkIntervalMs: f['watch-bookmark-interval'] as number,
     minRequestTimeoutSeconds: f['min-request-timeout'] as number,
+    standalone: f['standalone'] as boolean,
     admissionPlugins: ((f['enable-admission-plugins'] as string[] | undefined) ?? defaultAdmissionPlugins).map((name) => {
       const plugin = admissionPlugins[name];
       if (!plugin) throw new FlagError(`unknown admission plugin "${name}" (known: ${Object.keys(admissionPlugins).join(', ')})`);

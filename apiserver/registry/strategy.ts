@@ -32,6 +32,13 @@ export interface Strategy {
    * sent and the stored object (e.g. serviceinstances/reference sets only the resolved refs).
    */
   prepareSubresourceUpdate?(subresource: string, sent: KubeObject, current: KubeObject, ctx: RequestContext): KubeObject;
+  /**
+   * True while something besides metadata.finalizers holds back the deletion of an object (namespaces:
+   * spec.finalizers): it is then deleted in two phases, as if it had finalizers.
+   */
+  deletionBlocked?(obj: KubeObject): boolean;
+  /** Adjusts an object as its two-phase deletion starts (deletionTimestamp is being set), e.g. a Terminating phase. */
+  prepareForDelete?(obj: KubeObject): void;
 }
 
 /** A kind with no rules beyond its schema. */

@@ -57,6 +57,26 @@ export const forbidden = (t: ErrorTarget, message: string) =>
     details(t),
   );
 
+/** 403 for a request the authorizer denied, worded like kube-apiserver's. */
+export function forbiddenRequest(
+  a: { user: { username: string }; verb: string; resourceRequest: boolean; path: string; group?: string; resource?: string; subresource?: string; namespace?: string; name?: string },
+  reason?: string,
+): StatusError {
+  const why = reason ? `: ${reason}` : '';
+  if (!a.resourceRequest) {
+    return new StatusError(403, 'Forbidden', `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"${why}`);
+  }
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
+  const target = `${resource}${a.group ? `.${a.group}` : ''}${a.name ? ` "${a.name}"` : ''}`;
+  return new StatusError(
+    403,
+    'Forbidden',
+    `${target} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.group ?? ''}" ${scope}${why}`,
+    { name: a.name, group: a.group || undefined, kind: a.resource },
+  );
+}
+
 export const notFound = (t: ErrorTarget) =>
   new StatusError(404, 'NotFound', `${qualified(t)} "${t.name}" not found`, details(t));
 

@@ -1,11 +1,13 @@
 import yaml from 'js-yaml';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../api-types/meta';
+import type { ProtoMessage } from '../../api-types/resource';
 import type { RequestContext, UserInfo } from '../registry/strategy';
 import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from './errors';
 import { parseFieldValidation } from './fieldvalidation';
 import { parseListOptions } from './list-options';
 import { patchTypeFromContentType } from './patch';
+import { decodeProtobufObject, deleteOptionsProto, protobufContentType } from './protobuf';
 import type { Registry } from './registry';
 import {
   listJson,
@@ -32,11 +34,15 @@ type Query = Record<string, string | string[] | undefined>;
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-/** Decodes a request body by its Content-Type; JSON and YAML objects, patches as JSON. */
-export function decodeBody(req: FastifyRequest): unknown {
+/**
+ * Decodes a request body by its Content-Type; JSON and YAML objects, patches as JSON, and protobuf
+ * when the caller has the message for it (`protobuf`).
+ */
+export function decodeBody(req: FastifyRequest, protobuf?: ProtoMessage): unknown {
   const raw = req.body as Buffer | undefined;
   if (!raw || raw.length === 0) return undefined;
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (contentType === protobufContentType && protobuf) return decodeProtobufObject(raw, protobuf);
   const text = raw.toString('utf8');
   if (contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml') {
     if (contentType === 'application/apply-patch+yaml') throw unsupportedMediaType(contentType);
@@ -61,7 +67,9 @@ function dryRun(q: Query, body?: { dryRun?: unknown }): boolean {
 }
 
 function send(reply: FastifyReply, code: number, json: string, rep: Representation, warnings: string[] = []) {
-  for (const w of warnings) reply.header('Warning', `299 - ${JSON.stringify(w)}`);
+  // one header line per warning, as kube-apiserver sends them: a header set twice keeps only the last
+  const warningLines = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  if (warningLines.length > 0) reply.header('Warning', warningLines);
   if (rep.as === 'object' && rep.yaml) return reply.code(code).type('application/yaml').send(toYaml(json));
   return reply.code(code).type('application/json').send(json);
 }
@@ -84,6 +92,13 @@ export async function handleResource(
   const q = req.query as Query;
   const { namespace, name, subresource } = info;
   if (reg.def.namespaced === false && namespace !== undefined) throw pathNotFound();
+  if (reg.def.namespaced && namespace === undefined) {
+    // kube-apiserver routes only list and watch across all namespaces: anything else there would
+    // write under a namespace nobody named
+    if (info.verb === 'create' || info.verb === 'deletecollection')
+      throw methodNotAllowed(req.method, reg.def.plural);
+    if (name !== undefined) throw pathNotFound();
+  }
   if (subresource !== undefined && !reg.def.subresources.includes(subresource)) throw pathNotFound();
   if (subresource !== undefined && !['get', 'update', 'patch'].includes(info.verb)) {
     throw methodNotAllowed(req.method, `${reg.def.plural}/${subresource}`);
@@ -135,11 +150,11 @@ export async function handleResource(
       return reply;
     }
     case 'create': {
-      const out = await reg.create(namespace, decodeBody(req), ctx(), fieldValidation());
+      const out = await reg.create(namespace, decodeBody(req, reg.def.protobuf), ctx(), fieldValidation());
       return send(reply, 201, renderObject(reg, out.object, rep, q), rep, out.warnings);
     }
     case 'update': {
-      const out = await reg.update(namespace, name!, decodeBody(req), ctx(), fieldValidation(), subresource);
+      const out = await reg.update(namespace, name!, decodeBody(req, reg.def.protobuf), ctx(), fieldValidation(), subresource);
       return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
     }
     case 'patch': {
@@ -153,7 +168,7 @@ export async function handleResource(
     }
     case 'delete':
     case 'deletecollection': {
-      const body = (decodeBody(req) ?? {}) as { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } };
+      const body = (decodeBody(req, reg.def.protobuf && deleteOptionsProto) ?? {}) as { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } };
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body of a delete request must be DeleteOptions');
       const c = ctx(body);
       if (info.verb === 'delete') {

@@ -247,7 +247,8 @@ export class Registry {
         }
         throw e;
       });
-      revision = page.revision;
+      // etcd reports its current revision even for a read at an older one: keep the revision read at
+      revision ??= page.revision;
       let consumed = page.items.length;
       for (let i = 0; i < page.items.length; i++) {
         if (!sel.matches(page.items[i])) continue;
@@ -323,6 +324,11 @@ export class Registry {
       delete obj.metadata.namespace;
     }
     const warnings = checkUnknownFields(fieldValidation, pruneUnknownFields(obj, this.def.schema));
+    // empty maps and lists are omitted, as Go's omitempty does in kube-apiserver's answers
+    for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields'] as const) {
+      const v = obj.metadata[key];
+      if (v !== undefined && (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0)) delete obj.metadata[key];
+    }
     return { obj, warnings };
   }
 
@@ -420,7 +426,7 @@ export class Registry {
     await this.admission.admit(attrs);
     this.validateObject(next, causes);
     await this.admission.validate(attrs);
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) return DELETE;
+    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(next)) return DELETE;
     // writing an unchanged object would only bump resourceVersion and wake every watcher
     if (isDeepStrictEqual(next, current)) return undefined;
     return next;
@@ -514,11 +520,12 @@ export class Registry {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
         );
       }
-      if ((current.metadata.finalizers ?? []).length === 0) return DELETE;
+      if ((current.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(current)) return DELETE;
       if (current.metadata.deletionTimestamp) return undefined;
       current.metadata.deletionTimestamp = now();
       current.metadata.deletionGracePeriodSeconds = 0;
       current.metadata.generation = (current.metadata.generation ?? 0) + 1;
+      this.strategy.prepareForDelete?.(current);
       return current;
     });
   }

@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import type { KubeObject, ListMeta } from '../../api-types/meta';
-import type { ResourceDefinition } from '../../api-types/resource';
+import type { PrinterColumn, ResourceDefinition } from '../../api-types/resource';
 import { badRequest, notAcceptable } from './errors';
 
 /** What the client asked for in Accept. */
@@ -103,6 +103,14 @@ function age(created: string | undefined, now: number): string {
   return `${Math.floor(d / 365)}y`;
 }
 
+const ageColumn: PrinterColumn = {
+  name: 'Age',
+  type: 'string',
+  description: 'Time since the object was created.',
+  priority: 0,
+  cell: () => null,
+};
+
 /** A meta.k8s.io Table of objects with NAME, the kind's declared columns, and AGE. */
 export function toTable(
   def: ResourceDefinition,
@@ -112,7 +120,8 @@ export function toTable(
   listMeta: ListMeta = {},
 ): object {
   const now = Date.now();
-  const columns = def.printerColumns;
+  // like kube's printers: -o wide columns (priority 1) come after AGE
+  const columns = [...def.printerColumns.filter((c) => c.priority === 0), ageColumn, ...def.printerColumns.filter((c) => c.priority !== 0)];
   return {
     kind: 'Table',
     apiVersion: `meta.k8s.io/${version}`,
@@ -120,10 +129,9 @@ export function toTable(
     columnDefinitions: [
       { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
       ...columns.map((c) => ({ name: c.name, type: c.type === 'date' ? 'string' : c.type, format: c.format ?? (c.type === 'date' ? 'date' : ''), description: c.description, priority: c.priority })),
-      { name: 'Age', type: 'string', format: '', description: 'Time since the object was created.', priority: 0 },
     ],
     rows: objects.map((obj) => ({
-      cells: [obj.metadata.name, ...columns.map((c) => c.cell(obj) ?? ''), age(obj.metadata.creationTimestamp, now)],
+      cells: [obj.metadata.name, ...columns.map((c) => (c === ageColumn ? age(obj.metadata.creationTimestamp, now) : (c.cell(obj) ?? '')))],
       object:
         includeObject === 'None'
           ? undefined

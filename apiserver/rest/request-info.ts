@@ -41,9 +41,11 @@ export function parseRequestInfo(method: string, path: string, query: Record<str
     segs = segs.slice(1);
   }
   let namespace: string | undefined;
-  if (segs[0] === 'namespaces' && segs.length > 1) {
+  // /namespaces/<ns>/<resource>... is scoped to <ns>; /namespaces/<name>[/status|/finalize] is the
+  // namespace object itself, which lives in no namespace
+  if (segs[0] === 'namespaces' && segs.length > 2 && !namespaceSubresources.has(segs[2])) {
     namespace = segs[1];
-    if (segs.length > 2 && !namespaceSubresources.has(segs[2])) segs = segs.slice(2);
+    segs = segs.slice(2);
   }
   if (segs.length === 0 || segs.length > 3) return undefined;
   const [resource, name, subresource] = segs;

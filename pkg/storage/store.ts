@@ -92,7 +92,8 @@ export class Storage {
     endpoints: string[],
     private readonly prefix = '/registry',
   ) {
-    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 5000 });
+    // gRPC's default 4 MiB answer limit would make a large list fail (and trip the client's circuit breaker)
+    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 5000, grpcOptions: { 'grpc.max_receive_message_length': -1 } });
   }
 
   resource(loc: ResourceLocation): ResourceStore {

@@ -71,10 +71,17 @@ export class WatchCache {
   private async start(): Promise<void> {
     for (;;) {
       try {
-        const list = await this.store.list();
-        this.reset(list.items, list.revision);
+        // read in pages at one revision, so no single etcd answer has to hold every object
+        let page = await this.store.list({ limit: 1000 });
+        const revision = page.revision;
+        const items = page.items;
+        while (page.remaining > 0) {
+          page = await this.store.list({ limit: 1000, revision, startAfter: page.lastKey });
+          items.push(...page.items);
+        }
+        this.reset(items, revision);
         this.etcdWatch = await this.store.watch(
-          list.revision,
+          revision,
           (events) => this.apply(events),
           (e) => this.restart(e),
         );

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { servicecatalogResources } from '../../api-types';
+import { coreResources } from '../../api-types/core';
 import type { KubeObject } from '../../api-types/meta';
 import type { ResourceDefinition } from '../../api-types/resource';
 import { admissionPlugins, defaultAdmissionPlugins } from '../../apiserver/admission';
 import { generateServingCert, type ServingCert } from '../../apiserver/certs';
-import { servicecatalogStrategies } from '../../apiserver/registry';
+import { startNamespaceController, type NamespaceController } from '../../apiserver/namespace-controller';
+import { coreStrategies, servicecatalogStrategies } from '../../apiserver/registry';
 import { startServer, type CatalogAPIServer } from '../../apiserver/server';
 import { startEtcd, type EtcdProcess } from '../../hack/lib/etcd';
 import { kubeconfig } from '../../hack/lib/kubeconfig';
@@ -189,6 +191,13 @@ export interface EnvOptions {
   bookmarkIntervalMs?: number;
   /** Admission plugins by name; the server's default list when absent. */
   admissionPlugins?: string[];
+  /**
+   * Standalone mode (--standalone): also serve the core kinds and run the namespace controller.
+   * With `resources`, the core kinds are added to those.
+   */
+  standalone?: boolean;
+  /** Standalone mode: how often the namespace controller re-checks namespaces being deleted (ms). */
+  namespaceResyncMs?: number;
 }
 
 /** A real etcd on free ports and a real API server over HTTPS in this process. */
@@ -197,11 +206,13 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   const etcd = await startEtcd(join(dir, 'etcd'));
   const storage = new Storage([etcd.endpoint], '/registry');
   const cert = testCert();
-  const launch = () =>
-    startServer({
+  const resources = opts.resources ?? servicecatalogResources;
+  let namespaceController: NamespaceController | undefined;
+  const launch = async () => {
+    const started = await startServer({
       storage,
-      resources: opts.resources ?? servicecatalogResources,
-      strategies: servicecatalogStrategies,
+      resources: opts.standalone ? [...resources, ...coreResources] : resources,
+      strategies: { ...servicecatalogStrategies, ...coreStrategies },
       admissionPlugins: (opts.admissionPlugins ?? defaultAdmissionPlugins).map((n) => admissionPlugins[n]),
       watchCache: opts.watchCache ?? true,
       maxRequestBodyBytes: opts.maxRequestBodyBytes ?? 3 * 1024 * 1024,
@@ -213,6 +224,21 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       version: '0.1.0',
     });
+    if (opts.standalone) {
+      namespaceController = startNamespaceController({
+        registries: started.registries.values(),
+        logger: createLogger('test-namespace-controller', 'silent'),
+        resyncMs: opts.namespaceResyncMs,
+      });
+      await namespaceController.ready;
+    }
+    return started;
+  };
+  const stopServer = async () => {
+    await namespaceController?.stop();
+    namespaceController = undefined;
+    await server.stop();
+  };
   let server = await launch();
   let client = new Client(`https://127.0.0.1:${server.port}`, cert.ca);
   const env: Env = {
@@ -234,13 +260,13 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       return path;
     },
     async restartServer() {
-      await server.stop();
+      await stopServer();
       await client.close();
       server = await launch();
       client = new Client(`https://127.0.0.1:${server.port}`, cert.ca);
     },
     async stop() {
-      await server.stop();
+      await stopServer();
       await client.close();
       storage.close();
       await etcd.stop();

@@ -1,0 +1,41 @@
+import type { TLSSocket } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { UserInfo } from '../registry/strategy';
+
+/** What authentication may look at: the headers and the TLS connection (client certificate). */
+export interface AuthenticationRequest {
+  headers: IncomingHttpHeaders;
+  socket: TLSSocket;
+}
+
+/**
+ * One way of recognising a user. Answers undefined when the request does not use this way (so the
+ * next one is tried) and throws a StatusError (401) when it does but the credentials are bad.
+ */
+export interface Authenticator {
+  authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined>;
+}
+
+/** What a request asks to do, as k8s.io/apiserver's authorizer.Attributes. */
+export interface AuthorizationAttributes {
+  user: UserInfo;
+  verb: string;
+  resourceRequest: boolean;
+  /** For non-resource requests. */
+  path: string;
+  group?: string;
+  version?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason?: string;
+}
+
+export interface Authorizer {
+  authorize(attrs: AuthorizationAttributes): Promise<Decision>;
+}
