@@ -22,13 +22,17 @@ function certificate(
   issuer: { cn: string; key: forge.pki.rsa.PrivateKey } | undefined,
   extensions: object[],
   years: number,
+  opts: { orgs?: string[]; notBefore?: Date; notAfter?: Date } = {},
 ): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + years * 365 * 24 * 3600 * 1000);
-  cert.setSubject([{ name: 'commonName', value: subjectCN }]);
+  cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
+  cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + years * 365 * 24 * 3600 * 1000);
+  cert.setSubject([
+    { name: 'commonName', value: subjectCN },
+    ...(opts.orgs ?? []).map((value) => ({ name: 'organizationName', value })),
+  ]);
   cert.setIssuer([{ name: 'commonName', value: issuer?.cn ?? subjectCN }]);
   cert.setExtensions(extensions);
   cert.sign(issuer?.key ?? key, forge.md.sha256.create());
@@ -56,6 +60,41 @@ export function generateServingCert(hosts: string[]): ServingCert {
   ], 1);
   const caPem = forge.pki.certificateToPem(ca);
   return { cert: forge.pki.certificateToPem(cert) + caPem, key: forge.pki.privateKeyToPem(key), ca: caPem };
+}
+
+/** A CA that signs client certificates (kube's client CA or front-proxy CA). */
+export interface CertificateAuthority {
+  cn: string;
+  cert: string;
+  key: string;
+}
+
+export function generateCA(cn: string): CertificateAuthority {
+  const key = newKey();
+  const ca = certificate(cn, key, undefined, [
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true },
+  ], 10);
+  return { cn, cert: forge.pki.certificateToPem(ca), key: forge.pki.privateKeyToPem(key) };
+}
+
+/**
+ * A client certificate as kube reads it: CN is the user, each O a group. `validity` moves its
+ * window (an expired certificate, for tests).
+ */
+export function generateClientCert(
+  ca: CertificateAuthority,
+  cn: string,
+  orgs: string[] = [],
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): { cert: string; key: string } {
+  const key = newKey();
+  const cert = certificate(cn, key, { cn: ca.cn, key: forge.pki.privateKeyFromPem(ca.key) }, [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ], 1, { orgs, ...validity });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key) };
 }
 
 /** Reads the certificate in certDir, generating it on first start so restarts keep the same one. */

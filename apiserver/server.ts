@@ -28,6 +28,11 @@ export interface ServerConfig {
   authorizer?: Authorizer;
   /** Paths served to anyone, authenticated or not (kube's --authorization-always-allow-paths). */
   alwaysAllowPaths?: string[];
+  /**
+   * PEM bundle of the CAs client certificates may chain to. When set, TLS asks for a client
+   * certificate without requiring one; the authenticator decides what it is worth.
+   */
+  clientCAs?: string;
   /** Enabled admission plugins, in order. */
   admissionPlugins?: AdmissionPlugin[];
   watchCache: boolean;
@@ -139,7 +144,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   });
 
   const app = Fastify({
-    https: { cert: cfg.tls.cert, key: cfg.tls.key },
+    https: {
+      cert: cfg.tls.cert,
+      key: cfg.tls.key,
+      ...(cfg.clientCAs ? { ca: cfg.clientCAs, requestCert: true, rejectUnauthorized: false } : {}),
+    },
     bodyLimit: cfg.maxRequestBodyBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -172,7 +181,9 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     const info = parseRequestInfo(req.method, path, req.query as Record<string, unknown>);
     req.requestInfo = info;
     if (alwaysAllow.has(path)) return;
-    const user = (await cfg.authenticator?.authenticate({ headers: req.headers, socket: req.raw.socket as TLSSocket })) ?? anonymousUser;
+    const user =
+      (await cfg.authenticator?.authenticate({ headers: req.headers, rawHeaders: req.raw.rawHeaders, socket: req.raw.socket as TLSSocket })) ??
+      anonymousUser;
     req.user = user;
     if (!cfg.authorizer) return;
     const attrs: AuthorizationAttributes = info

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request, Agent } from 'undici';
 import { startEtcd, waitFor } from './lib/etcd';
-import { kubeconfig } from './lib/kubeconfig';
+import { kubeconfig, writeAdminTokenFile } from './lib/kubeconfig';
 
 /** `make run`: etcd and the API server on loopback, until Ctrl-C. */
 async function main(): Promise<void> {
@@ -22,6 +22,8 @@ async function main(): Promise<void> {
       `--secure-port=${port}`,
       `--cert-dir=${certDir}`,
       '--standalone',
+      // kubectl's token (the kubeconfig written below); with no cluster to ask, authenticated users may do anything
+      `--token-auth-file=${writeAdminTokenFile(runDir)}`,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );

@@ -1,10 +1,16 @@
 import type { TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { UserInfo } from '../registry/strategy';
+import { StatusError } from '../rest/errors';
 
 /** What authentication may look at: the headers and the TLS connection (client certificate). */
 export interface AuthenticationRequest {
   headers: IncomingHttpHeaders;
+  /**
+   * The headers as received, name and value alternating: node joins repeated headers with ", " in
+   * `headers`, which would merge two X-Remote-Group values into one group.
+   */
+  rawHeaders?: string[];
   socket: TLSSocket;
 }
 
@@ -14,6 +20,16 @@ export interface AuthenticationRequest {
  */
 export interface Authenticator {
   authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined>;
+}
+
+/**
+ * Credentials that were presented and refused. The client only ever sees kube's bare
+ * "Unauthorized"; `detail` is for the server's log.
+ */
+export class CredentialsRejected extends StatusError {
+  constructor(readonly detail: string) {
+    super(401, 'Unauthorized', 'Unauthorized');
+  }
 }
 
 /** What a request asks to do, as k8s.io/apiserver's authorizer.Attributes. */

@@ -6,6 +6,7 @@ import { FlagError, usage } from '../../pkg/flags';
 import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import { Storage } from '../../pkg/storage';
+import { buildAuth } from '../auth/config';
 import { loadOrGenerateServingCert } from '../certs';
 import { startNamespaceController } from '../namespace-controller';
 import { coreStrategies, servicecatalogStrategies } from '../registry';
@@ -16,8 +17,10 @@ import { flagSpecs, parseOptions, type Options } from './options';
 async function run(opts: Options): Promise<void> {
   const log = createLogger('catalog-apiserver');
   const tls = opts.tls ?? loadOrGenerateServingCert(opts.certDir, opts.serviceHosts);
+  const auth = await buildAuth(opts.auth, log);
   const storage = new Storage(opts.etcdServers, opts.etcdPrefix);
   const server = await startServer({
+    ...auth,
     storage,
     resources: opts.standalone ? [...servicecatalogResources, ...coreResources] : servicecatalogResources,
     strategies: { ...servicecatalogStrategies, ...coreStrategies },

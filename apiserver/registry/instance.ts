@@ -1,3 +1,4 @@
+import { jsonEqual } from '../../pkg/json';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../rest/errors';
 import type { Strategy } from './strategy';
@@ -7,7 +8,6 @@ import {
   child,
   immutable,
   isObj,
-  jsonEqual,
   newExternalID,
   nonNegative,
   requiredEnum,

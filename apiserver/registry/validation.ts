@@ -1,3 +1,4 @@
+import { jsonEqual } from '../../pkg/json';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../rest/errors';
@@ -130,22 +131,6 @@ export function catalogName(path: string, value: unknown, what: string): StatusC
 
 export function immutable(path: string, next: unknown, old: unknown): StatusCause[] {
   return sameValue(next, old) ? [] : [field.immutable(path, next ?? null)];
-}
-
-/**
- * Equality of JSON values. Not util.isDeepStrictEqual: that compares prototypes, and objects made
- * by structuredClone in another realm (as under jest) would never equal ours.
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a))
-    return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  if (isObj(a)) {
-    if (!isObj(b)) return false;
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => jsonEqual(a[k], b[k]));
-  }
-  return a === b;
 }
 
 /** Equality where an absent value and '' / null are the same (Go's zero values). */

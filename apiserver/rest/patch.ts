@@ -1,3 +1,4 @@
+import { jsonEqual } from '../../pkg/json';
 import { StatusError, badRequest } from './errors';
 
 /** The three patch types of kube-apiserver (apply patch is not served). */
@@ -59,18 +60,6 @@ function cloneJson(v: unknown): unknown {
   return out;
 }
 
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a))
-    return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  if (isObject(a)) {
-    if (!isObject(b)) return false;
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
-    );
-  }
-  return a === b;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // JSON patch (RFC 6902) with JSON pointers (RFC 6901).

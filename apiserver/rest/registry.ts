@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
+import { jsonEqual } from '../../pkg/json';
 import type { ResourceDefinition } from '../../api-types/resource';
 import { DELETE, StorageError, type ResourceStore, type UpdateResult, type WatchCache } from '../../pkg/storage';
 import { AdmissionChain, type AdmissionAttributes } from '../admission/types';
@@ -359,7 +359,12 @@ export class Registry {
     await this.admission.admit(attrs);
     this.validateObject(obj, this.strategy.validate(obj, ctx));
     await this.admission.validate(attrs);
-    if (ctx.dryRun) return { object: obj, warnings };
+    if (ctx.dryRun) {
+      // a dry run still reports the name clash the real create would hit, as kube's DryRunnableStorage does
+      const existing = await this.run(() => this.store.get(namespace, meta.name!), meta.name);
+      if (existing) throw alreadyExists(this.target(meta.name));
+      return { object: obj, warnings };
+    }
     const object = await this.run(() => this.store.create(namespace, meta.name!, obj), meta.name);
     return { object, warnings };
   }
@@ -413,7 +418,7 @@ export class Registry {
         else next.status = current.status;
       }
       this.strategy.prepareForUpdate(next, current, ctx);
-      if (!isDeepStrictEqual(next.spec, current.spec)) meta.generation = (current.metadata.generation ?? 0) + 1;
+      if (!jsonEqual(next.spec, current.spec)) meta.generation = (current.metadata.generation ?? 0) + 1;
       causes.push(...this.strategy.validateUpdate(next, current, ctx));
       if (current.metadata.deletionTimestamp) {
         const old = new Set(current.metadata.finalizers ?? []);
@@ -428,7 +433,7 @@ export class Registry {
     await this.admission.validate(attrs);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(next)) return DELETE;
     // writing an unchanged object would only bump resourceVersion and wake every watcher
-    if (isDeepStrictEqual(next, current)) return undefined;
+    if (jsonEqual(next, current)) return undefined;
     return next;
   }
 

@@ -1,0 +1,45 @@
+import type { Registry } from 'prom-client';
+import type { KubeObject } from '../api-types/meta';
+import type { KubeClient, ResourceType } from '../pkg/kube/client';
+import type { Logger } from '../pkg/logging';
+import type { RateLimiterOptions } from './framework/queue';
+import type { InformerFactory } from './framework/informers';
+import type { ControllerMetrics } from './framework/controller';
+
+/** Records Kubernetes Events about an object (aggregated like kube's recorder). */
+export interface EventRecorder {
+  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/** The controller-manager's flags, already parsed (durations in milliseconds). */
+export interface ControllerOptions {
+  resyncIntervalMs: number;
+  brokerRelistIntervalMs: number;
+  concurrentSyncs: number;
+  reconciliationRetryDurationMs: number;
+  osbApiRequestTimeoutMs: number;
+  operationPollingMaximumBackoffMs: number;
+  cascadingDeletion: boolean;
+}
+
+/** Everything a controller gets at start: clients, shared informers, events, identity, options. */
+export interface ControllerContext {
+  client: KubeClient;
+  informers: InformerFactory;
+  recorder: EventRecorder;
+  /** This cluster's ID (ConfigMap cluster-info, key id), sent to brokers as context.clusterid. */
+  clusterId: string;
+  options: ControllerOptions;
+  limiter: RateLimiterOptions;
+  log: Logger;
+  metrics: Registry;
+  controllerMetrics: ControllerMetrics;
+  /** Writes status through /status, re-reading and re-applying `mutate` on conflicts. */
+  updateStatus<T extends KubeObject>(type: ResourceType, obj: T, mutate: (latest: T) => void): Promise<T>;
+}
+
+/** A started controller, stopped when leadership is lost or the process ends. */
+export interface RunningController {
+  name: string;
+  stop(): Promise<void>;
+}

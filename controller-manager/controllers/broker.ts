@@ -1,0 +1,643 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { BrokerCondition, CommonServiceBrokerStatus, ConditionStatus } from '../../api-types/common';
+import { secretResource, type Secret } from '../../api-types/core/secret';
+import type { KubeObject } from '../../api-types/meta';
+import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
+import { FINALIZER, jsonEqual, parseGoDuration } from '../../apiserver/registry/validation';
+import { isAlreadyExists, isConflict, type ResourceType } from '../../pkg/kube/client';
+import { OSBMetrics, type Catalog } from '../../pkg/osb';
+import type { ControllerContext, RunningController } from '../context';
+import { Controller, type ReconcileResult } from '../framework/controller';
+import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
+import {
+  classCatalogFields,
+  clusterScope,
+  convertCatalog,
+  isManaged,
+  isOwnedBy,
+  namespacedScope,
+  ownedBy,
+  planCatalogFields,
+  validateCatalog,
+  type CatalogScope,
+  type DesiredEntry,
+} from './catalog';
+import { AuthCredentialsError, authSecretRef, BrokerClients, type BrokerLike } from './osb-clients';
+
+// Reasons and messages as the original controller writes them (pkg/controller/controller_*broker.go),
+// plus InvalidCatalog for a catalog that breaks the OSB API's rules.
+export const reasons = {
+  fetchedCatalog: 'FetchedCatalog',
+  errorFetchingCatalog: 'ErrorFetchingCatalog',
+  errorSyncingCatalog: 'ErrorSyncingCatalog',
+  errorAuthCredentials: 'ErrorGettingAuthCredentials',
+  invalidCatalog: 'InvalidCatalog',
+  errorReconciliationRetryTimeout: 'ErrorReconciliationRetryTimeout',
+  errorDeletingClass: (scope: CatalogScope) => `ErrorDeleting${scope.class.kind}`,
+  errorDeletingPlan: (scope: CatalogScope) => `ErrorDeleting${scope.plan.kind}`,
+  deleted: (scope: CatalogScope) => `Deleted${scope.broker.kind}Successfully`,
+} as const;
+
+export const messages = {
+  fetchedCatalog: 'Successfully fetched catalog entries from broker.',
+  errorFetchingCatalog: 'Error fetching catalog. ',
+  errorSyncingCatalog: (scope: CatalogScope) => `Error syncing catalog from ${scope.broker.kind}. `,
+  retryTimeout: 'Stopping reconciliation retries because too much time has elapsed',
+} as const;
+
+export type Broker = BrokerLike & { status?: CommonServiceBrokerStatus };
+
+type Entry = KubeObject & {
+  spec?: Record<string, unknown>;
+  status?: { removedFromBrokerCatalog?: boolean };
+};
+
+/** metav1.Time: RFC 3339 in seconds. */
+const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Concurrent calls per reconcile: enough to write a large catalog in a few round trips. */
+const WRITE_CONCURRENCY = 32;
+
+/** Runs fn over items, `limit` at a time; every item runs, and the failures are thrown together. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const errors: unknown[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new Error(errors.map((e) => (e as Error).message).join('; '));
+}
+
+/** A larger numeric resourceVersion is a later state of the same object (ours come from etcd revisions). */
+function newer<T extends KubeObject>(a: T | undefined, b: T | undefined): T | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.metadata.uid !== b.metadata.uid) return a;
+  const ra = Number(a.metadata.resourceVersion);
+  const rb = Number(b.metadata.resourceVersion);
+  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
+}
+
+/**
+ * Sets one condition: lastTransitionTime moves only when the status changes; a type not present
+ * yet is appended (the original dropped new types once any condition existed).
+ */
+export function setCondition(
+  status: CommonServiceBrokerStatus,
+  type: BrokerCondition['type'],
+  value: ConditionStatus,
+  reason: string,
+  message: string,
+  now: string,
+): void {
+  const conditions = [...(status.conditions ?? [])];
+  const i = conditions.findIndex((c) => c.type === type);
+  const old = i >= 0 ? conditions[i] : undefined;
+  const next: BrokerCondition = {
+    type,
+    status: value,
+    lastTransitionTime: old && old.status === value && old.lastTransitionTime ? old.lastTransitionTime : now,
+    reason,
+    message,
+  };
+  if (i >= 0) conditions[i] = next;
+  else conditions.push(next);
+  status.conditions = conditions;
+}
+
+const conditionOf = (b: Broker | undefined, type: string) => b?.status?.conditions?.find((c) => c.type === type);
+
+function gauge(registry: Registry, name: string, help: string): Gauge<'broker'> {
+  return (
+    (registry.getSingleMetric(name) as Gauge<'broker'> | undefined) ??
+    new Gauge({ name, help, labelNames: ['broker'], registers: [registry] })
+  );
+}
+
+interface Shared {
+  clients: BrokerClients;
+  classCount: Gauge<'broker'>;
+  planCount: Gauge<'broker'>;
+}
+
+const shared = new WeakMap<ControllerContext, Shared>();
+
+/**
+ * The OSB clients of every broker, one set per controller-manager: the broker controllers build
+ * and refresh them; the instance and binding controllers call brokers through them.
+ */
+export function brokerClients(ctx: ControllerContext): BrokerClients {
+  return sharedState(ctx).clients;
+}
+
+function sharedState(ctx: ControllerContext): Shared {
+  let s = shared.get(ctx);
+  if (!s) {
+    const secrets = ctx.informers.for<Secret>(secretResource);
+    s = {
+      clients: new BrokerClients({
+        timeoutMs: ctx.options.osbApiRequestTimeoutMs,
+        metrics: new OSBMetrics(ctx.metrics),
+        // the cache when it is filled (it is watched anyway, to notice Secrets appearing)
+        readSecret: (namespace, name) =>
+          secrets.synced ? secrets.get(namespace, name) : ctx.client.get<Secret>(secretResource, namespace, name),
+      }),
+      classCount: gauge(
+        ctx.metrics,
+        'servicecatalog_broker_service_class_count',
+        'Classes the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
+      ),
+      planCount: gauge(
+        ctx.metrics,
+        'servicecatalog_broker_service_plan_count',
+        'Plans the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
+      ),
+    };
+    shared.set(ctx, s);
+  }
+  return s;
+}
+
+/**
+ * Reconciles the brokers of one scope (ClusterServiceBroker or ServiceBroker): fetches the catalog
+ * on create, on spec changes (relistRequests included: it bumps the generation) and every
+ * relistDuration (relistBehavior Duration), writes it as classes and plans the broker owns, flags
+ * those gone from the catalog, and on delete removes them before dropping the finalizer.
+ */
+export class BrokerReconciler {
+  readonly brokers: SharedInformer<Broker>;
+  readonly classes: SharedInformer<Entry>;
+  readonly plans: SharedInformer<Entry>;
+  private readonly state: Shared;
+  /** What our own status writes returned, until the cache catches up with them. */
+  private readonly written = new Map<string, Broker>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    readonly scope: CatalogScope,
+  ) {
+    this.brokers = ctx.informers.for<Broker>(scope.broker);
+    this.classes = ctx.informers.for<Entry>(scope.class);
+    this.plans = ctx.informers.for<Entry>(scope.plan);
+    this.state = sharedState(ctx);
+  }
+
+  private get kind() {
+    return this.scope.broker.kind;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const cached = this.brokers.get(namespace, name);
+    const broker = newer(cached, this.written.get(key));
+    if (broker === cached) this.written.delete(key);
+    if (!broker || !cached) {
+      this.forget(key);
+      return {};
+    }
+    if (broker.metadata.deletionTimestamp) return this.finalize(key, broker);
+    const due = this.due(broker, Date.now());
+    if (due !== true) return due;
+    return this.refresh(key, broker);
+  }
+
+  private forget(key: string): void {
+    this.written.delete(key);
+    this.state.clients.remove(`${this.kind}:${key}`);
+    this.state.classCount.remove({ broker: key });
+    this.state.planCount.remove({ broker: key });
+  }
+
+  private relistIntervalMs(broker: Broker): number {
+    const d = broker.spec?.relistDuration;
+    const ms = d ? parseGoDuration(d) : undefined;
+    return ms !== undefined && ms > 0 ? ms : this.ctx.options.brokerRelistIntervalMs;
+  }
+
+  /** True when the catalog should be fetched now; otherwise when to look again (if ever). */
+  private due(broker: Broker, now: number): true | ReconcileResult {
+    const status = broker.status ?? {};
+    if ((broker.metadata.generation ?? 0) !== (status.reconciledGeneration ?? 0)) return true;
+    if (!status.conditions?.length) return true;
+    if (conditionOf(broker, 'Ready')?.status !== 'True') {
+      // retries gave up (reconciliationRetryDuration): wait for a spec change
+      return conditionOf(broker, 'Failed')?.status === 'True' ? {} : true;
+    }
+    return this.nextRelist(broker, now);
+  }
+
+  private nextRelist(broker: Broker, now: number): true | ReconcileResult {
+    if (broker.spec?.relistBehavior === 'Manual') return {};
+    const last = Date.parse(broker.status?.lastCatalogRetrievalTime ?? '');
+    if (Number.isNaN(last)) return true;
+    const wait = last + this.relistIntervalMs(broker) - now;
+    return wait <= 0 ? true : { requeueAfterMs: wait };
+  }
+
+  /** Fetches, checks and writes the catalog, then records the outcome on the broker. */
+  private async refresh(key: string, broker: Broker): Promise<ReconcileResult> {
+    let catalog: Catalog;
+    try {
+      const client = await this.state.clients.get(`${this.kind}:${key}`, broker);
+      try {
+        catalog = (await client.getCatalog()).body;
+      } catch (e) {
+        return this.fail(
+          key,
+          broker,
+          reasons.errorFetchingCatalog,
+          `${messages.errorFetchingCatalog}Error getting broker catalog: ${(e as Error).message}`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof AuthCredentialsError) {
+        return this.fail(key, broker, reasons.errorAuthCredentials, `Error getting broker auth credentials: ${e.message}`);
+      }
+      return this.fail(
+        key,
+        broker,
+        reasons.errorFetchingCatalog,
+        `${messages.errorFetchingCatalog}Error creating client for broker "${key}": ${(e as Error).message}`,
+      );
+    }
+
+    const violations = validateCatalog(catalog);
+    if (violations.length) {
+      const n = violations.length;
+      return this.fail(
+        key,
+        broker,
+        reasons.invalidCatalog,
+        `The broker's catalog is invalid (${n} problem${n === 1 ? '' : 's'}); the classes and plans it had are kept: ${violations.join('; ')}`,
+      );
+    }
+
+    let counts: { classes: number; plans: number };
+    try {
+      counts = await this.sync(broker, catalog);
+    } catch (e) {
+      return this.fail(
+        key,
+        broker,
+        reasons.errorSyncingCatalog,
+        `${messages.errorSyncingCatalog(this.scope)}${(e as Error).message}`,
+      );
+    }
+
+    const now = rfc3339(Date.now());
+    const generation = broker.metadata.generation ?? 0;
+    await this.writeStatus(key, broker, (s) => {
+      setCondition(s, 'Ready', 'True', reasons.fetchedCatalog, messages.fetchedCatalog, now);
+      if (conditionOf({ metadata: {}, status: s }, 'Failed')) {
+        setCondition(s, 'Failed', 'False', reasons.fetchedCatalog, messages.fetchedCatalog, now);
+      }
+      s.reconciledGeneration = generation;
+      s.lastCatalogRetrievalTime = now;
+      delete s.operationStartTime;
+    });
+    this.state.classCount.set({ broker: key }, counts.classes);
+    this.state.planCount.set({ broker: key }, counts.plans);
+    if (broker.spec?.relistBehavior === 'Manual') return {};
+    return { requeueAfterMs: this.relistIntervalMs(broker) };
+  }
+
+  /**
+   * Records a failed attempt (Ready False with the reason) and asks for a retry with backoff, or,
+   * once the attempts have gone on longer than --reconciliation-retry-duration, sets Failed and
+   * stops retrying until the spec changes.
+   */
+  private async fail(key: string, broker: Broker, reason: string, message: string): Promise<ReconcileResult> {
+    this.ctx.log.info({ [this.kind]: key, reason, message }, 'broker catalog not refreshed');
+    const nowMs = Date.now();
+    const now = rfc3339(nowMs);
+    const started = Date.parse(broker.status?.operationStartTime ?? '');
+    const givingUp = !Number.isNaN(started) && nowMs - started >= this.ctx.options.reconciliationRetryDurationMs;
+    const generation = broker.metadata.generation ?? 0;
+    await this.writeStatus(key, broker, (s) => {
+      setCondition(s, 'Ready', 'False', reason, message, now);
+      if (givingUp) {
+        setCondition(s, 'Failed', 'True', reasons.errorReconciliationRetryTimeout, messages.retryTimeout, now);
+        delete s.operationStartTime;
+        s.reconciledGeneration = generation;
+      } else {
+        s.operationStartTime ??= now;
+      }
+    });
+    if (givingUp) {
+      this.ctx.recorder.event(broker, 'Warning', reasons.errorReconciliationRetryTimeout, messages.retryTimeout);
+      return {};
+    }
+    return { requeue: true };
+  }
+
+  /** Writes status when `mutate` changes it, with an Event when the Ready condition changes. */
+  private async writeStatus(key: string, broker: Broker, mutate: (s: CommonServiceBrokerStatus) => void): Promise<void> {
+    const apply = (b: Broker) => {
+      b.status ??= {};
+      mutate(b.status);
+    };
+    const probe = structuredClone(broker);
+    apply(probe);
+    if (jsonEqual(probe.status, broker.status)) return;
+    const written = await this.ctx.updateStatus<Broker>(this.scope.broker, broker, apply);
+    this.written.set(key, written);
+    const before = conditionOf(broker, 'Ready');
+    const after = conditionOf(written, 'Ready');
+    if (after && (before?.status !== after.status || before.reason !== after.reason || before.message !== after.message)) {
+      this.ctx.recorder.event(written, after.status === 'True' ? 'Normal' : 'Warning', after.reason ?? '', after.message ?? '');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Classes and plans
+
+  /** The classes or plans that name this broker (the broker's own, and any a user made for it). */
+  private entriesOf(informer: SharedInformer<Entry>, broker: Broker): Entry[] {
+    const name = broker.metadata.name;
+    return informer
+      .list(this.scope.namespaced ? broker.metadata.namespace : undefined)
+      .filter((e) => e.spec?.[this.scope.brokerNameField] === name);
+  }
+
+  /** Writes the catalog: classes first, then plans; flags what the catalog no longer has. */
+  private async sync(broker: Broker, catalog: Catalog): Promise<{ classes: number; plans: number }> {
+    const existingClasses = this.entriesOf(this.classes, broker);
+    const existingPlans = this.entriesOf(this.plans, broker);
+    const byId = (entries: Entry[]) => {
+      const m = new Map<string, Entry>();
+      for (const e of entries) if (typeof e.spec?.externalID === 'string') m.set(e.spec.externalID, e);
+      return m;
+    };
+    const classesById = byId(existingClasses);
+    const plansById = byId(existingPlans);
+    const names = (m: Map<string, Entry>) => new Map([...m].map(([id, e]) => [id, e.metadata.name!]));
+    const desired = convertCatalog(
+      this.scope,
+      broker.metadata.name!,
+      catalog,
+      broker.spec?.catalogRestrictions,
+      names(classesById),
+      names(plansById),
+    );
+    await forEachLimit(desired.classes, WRITE_CONCURRENCY, (d) =>
+      this.upsert(this.scope.class, this.classes, classCatalogFields, broker, d, classesById.get(d.externalID)),
+    );
+    await forEachLimit(desired.plans, WRITE_CONCURRENCY, (d) =>
+      this.upsert(this.scope.plan, this.plans, planCatalogFields, broker, d, plansById.get(d.externalID)),
+    );
+    const keepClasses = new Set(desired.classes.map((d) => d.externalID));
+    const keepPlans = new Set(desired.plans.map((d) => d.externalID));
+    const gone = [
+      ...existingClasses.filter((e) => !keepClasses.has(String(e.spec?.externalID))).map((e) => [this.scope.class, e] as const),
+      ...existingPlans.filter((e) => !keepPlans.has(String(e.spec?.externalID))).map((e) => [this.scope.plan, e] as const),
+    ].filter(([, e]) => isManaged(e) && !e.status?.removedFromBrokerCatalog);
+    await forEachLimit(gone, WRITE_CONCURRENCY, async ([type, e]) => {
+      await this.ctx.updateStatus<Entry>(type, e, (latest) => {
+        latest.status = { ...(latest.status ?? {}), removedFromBrokerCatalog: true };
+      });
+    });
+    return { classes: desired.classes.length, plans: desired.plans.length };
+  }
+
+  /** Creates a class or plan, or brings an existing one up to the catalog (keeping user fields). */
+  private async upsert(
+    type: ResourceType,
+    informer: SharedInformer<Entry>,
+    fields: readonly string[],
+    broker: Broker,
+    desired: DesiredEntry,
+    existing: Entry | undefined,
+  ): Promise<void> {
+    const namespace = this.scope.namespaced ? broker.metadata.namespace : undefined;
+    if (!existing) {
+      const other = informer.get(namespace, desired.name);
+      if (other) existing = this.claimable(type, broker, desired, other);
+    }
+    if (!existing) {
+      try {
+        await this.ctx.client.create<Entry>(type, {
+          metadata: {
+            name: desired.name,
+            ...(namespace ? { namespace } : {}),
+            ownerReferences: ownedBy(this.scope, {}, broker),
+          },
+          spec: desired.spec,
+        });
+        return;
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+        // made since our cache was filled (a previous sync whose writes we have not seen yet)
+        const current = await this.ctx.client.get<Entry>(type, namespace, desired.name);
+        if (!current) throw e;
+        existing = this.claimable(type, broker, desired, current);
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      const spec: Record<string, unknown> = { ...(existing.spec ?? {}) };
+      for (const f of fields) {
+        if (desired.spec[f] === undefined) delete spec[f];
+        else spec[f] = desired.spec[f];
+      }
+      for (const [k, v] of Object.entries(desired.spec)) if (!fields.includes(k)) spec[k] = v;
+      const owned = isOwnedBy(this.scope, existing.metadata, broker);
+      if (jsonEqual(spec, existing.spec) && owned) break;
+      try {
+        existing = await this.ctx.client.update<Entry>(type, {
+          ...existing,
+          metadata: { ...existing.metadata, ownerReferences: ownedBy(this.scope, existing.metadata, broker) },
+          spec,
+        });
+        break;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 5) throw e;
+        const current = await this.ctx.client.get<Entry>(type, namespace, desired.name);
+        if (!current) throw e;
+        existing = current;
+      }
+    }
+    if (existing.status?.removedFromBrokerCatalog) {
+      await this.ctx.updateStatus<Entry>(type, existing, (latest) => {
+        latest.status = { ...(latest.status ?? {}), removedFromBrokerCatalog: false };
+      });
+    }
+  }
+
+  /** An object already named like a new entry is ours to update only if it is this broker's, for the same id. */
+  private claimable(type: ResourceType, broker: Broker, desired: DesiredEntry, other: Entry): Entry {
+    const owner = other.spec?.[this.scope.brokerNameField];
+    if (owner !== broker.metadata.name) {
+      throw new Error(`${type.kind} "${desired.name}" already exists for broker "${String(owner)}"`);
+    }
+    if (other.spec?.externalID !== desired.externalID) {
+      throw new Error(
+        `${type.kind} "${desired.name}" already exists with OSB id "${String(other.spec?.externalID)}", received id "${desired.externalID}"`,
+      );
+    }
+    return other;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Deletion
+
+  /** Deletes the broker's plans, then its classes, then lets the broker go. */
+  private async finalize(key: string, broker: Broker): Promise<ReconcileResult> {
+    if (!(broker.metadata.finalizers ?? []).includes(FINALIZER)) {
+      this.forget(key);
+      return {};
+    }
+    const del = (type: ResourceType) => async (e: Entry) =>
+      this.ctx.client.delete(type, e.metadata.namespace, e.metadata.name!);
+    for (const [type, informer, reason] of [
+      [this.scope.plan, this.plans, reasons.errorDeletingPlan(this.scope)],
+      [this.scope.class, this.classes, reasons.errorDeletingClass(this.scope)],
+    ] as const) {
+      try {
+        await forEachLimit(this.entriesOf(informer, broker), WRITE_CONCURRENCY, del(type));
+      } catch (e) {
+        const message = `Error deleting ${type.kind === this.scope.plan.kind ? 'plans' : 'classes'} of the broker: ${(e as Error).message}`;
+        await this.writeStatus(key, broker, (s) => setCondition(s, 'Ready', 'Unknown', reason, message, rfc3339(Date.now())));
+        return { requeue: true };
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ctx.client.update<Broker>(this.scope.broker, {
+          ...broker,
+          metadata: { ...broker.metadata, finalizers: (broker.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+        });
+        break;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 5) throw e;
+        const current = await this.ctx.client.get<Broker>(this.scope.broker, broker.metadata.namespace, broker.metadata.name!);
+        if (!current || current.metadata.uid !== broker.metadata.uid || !(current.metadata.finalizers ?? []).includes(FINALIZER)) {
+          break;
+        }
+        broker = current;
+      }
+    }
+    this.ctx.recorder.event(broker, 'Normal', reasons.deleted(this.scope), `The broker ${broker.metadata.name} was deleted successfully.`);
+    this.forget(key);
+    return {};
+  }
+}
+
+/**
+ * Deletes classes and plans flagged removedFromBrokerCatalog once no ServiceInstance refers to
+ * them (spec.*ClassRef / spec.*PlanRef), looking again whenever an instance changes.
+ */
+export class RemovedEntryReconciler {
+  readonly classes: SharedInformer<Entry>;
+  readonly plans: SharedInformer<Entry>;
+  readonly instances: SharedInformer<ServiceInstance>;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    readonly scope: CatalogScope,
+  ) {
+    this.classes = ctx.informers.for<Entry>(scope.class);
+    this.plans = ctx.informers.for<Entry>(scope.plan);
+    this.instances = ctx.informers.for<ServiceInstance>(serviceInstanceResource);
+  }
+
+  static key(kind: 'class' | 'plan', obj: KubeObject): string {
+    return `${kind}:${keyOf(obj)}`;
+  }
+
+  /** Keys of the flagged entries an instance refers to. */
+  keysFor(instance: ServiceInstance): string[] {
+    const spec = (instance.spec ?? {}) as Record<string, { name?: string } | undefined>;
+    const ns = this.scope.namespaced ? instance.metadata.namespace : undefined;
+    const out: string[] = [];
+    for (const [kind, informer, field] of [
+      ['class', this.classes, this.scope.classRefField],
+      ['plan', this.plans, this.scope.planRefField],
+    ] as const) {
+      const name = spec[field]?.name;
+      const entry = name ? informer.get(ns, name) : undefined;
+      if (entry?.status?.removedFromBrokerCatalog) out.push(RemovedEntryReconciler.key(kind, entry));
+    }
+    return out;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const i = key.indexOf(':');
+    const kind = key.slice(0, i) as 'class' | 'plan';
+    const { namespace, name } = splitKey(key.slice(i + 1));
+    const [type, informer, field] =
+      kind === 'class'
+        ? [this.scope.class, this.classes, this.scope.classRefField]
+        : [this.scope.plan, this.plans, this.scope.planRefField];
+    const entry = informer.get(namespace, name);
+    if (!entry?.status?.removedFromBrokerCatalog || entry.metadata.deletionTimestamp) return {};
+    const inUse = this.instances
+      .list(this.scope.namespaced ? namespace : undefined)
+      .some((inst) => ((inst.spec ?? {}) as Record<string, { name?: string } | undefined>)[field]?.name === name);
+    if (inUse) return {};
+    this.ctx.log.info({ [type.kind]: key.slice(i + 1) }, 'removed from the broker catalog and unused; deleting');
+    await this.ctx.client.delete(type, namespace, name);
+    return {};
+  }
+}
+
+/**
+ * Starts the broker controller of one scope, and the controller deleting that scope's classes and
+ * plans that left the catalog once unused. Workers start once the informers they read have synced.
+ */
+export function startBrokerController(ctx: ControllerContext, scope: CatalogScope): RunningController {
+  const brokers = new BrokerReconciler(ctx, scope);
+  const removed = new RemovedEntryReconciler(ctx, scope);
+  const secrets = ctx.informers.for<Secret>(secretResource);
+  const name = `${scope.broker.kind}`;
+  const opts = { workers: ctx.options.concurrentSyncs, limiter: ctx.limiter, log: ctx.log, metrics: ctx.controllerMetrics };
+  const brokerController = new Controller(name, (key) => brokers.reconcile(key), opts);
+  const removedController = new Controller(
+    `${scope.class.kind}+${scope.plan.kind}`,
+    (key) => removed.reconcile(key),
+    opts,
+  );
+
+  brokers.brokers.onChange((b) => brokerController.enqueue(keyOf(b)));
+  // a Secret appearing or changing may be what a broker waits for
+  secrets.onChange((secret) => {
+    const { namespace, name: secretName } = secret.metadata;
+    for (const b of brokers.brokers.list()) {
+      const ref = authSecretRef(b);
+      if (ref && ref.namespace === namespace && ref.name === secretName) brokerController.enqueue(keyOf(b));
+    }
+  });
+  removed.classes.onChange((c) => {
+    if (c.status?.removedFromBrokerCatalog) removedController.enqueue(RemovedEntryReconciler.key('class', c));
+  });
+  removed.plans.onChange((p) => {
+    if (p.status?.removedFromBrokerCatalog) removedController.enqueue(RemovedEntryReconciler.key('plan', p));
+  });
+  removed.instances.onChange((inst) => removed.keysFor(inst).forEach((k) => removedController.enqueue(k)));
+
+  let stopped = false;
+  const informers = [brokers.brokers, brokers.classes, brokers.plans, removed.instances, secrets];
+  const started = Promise.all(informers.map((i) => i.start(ctx.options.resyncIntervalMs))).then(() => {
+    if (stopped) return;
+    brokerController.run();
+    removedController.run();
+  });
+  started.catch(() => undefined);
+
+  return {
+    name,
+    async stop() {
+      stopped = true;
+      await Promise.all([brokerController.stop(), removedController.stop()]);
+    },
+  };
+}
+
+export const startClusterServiceBrokerController = (ctx: ControllerContext) => startBrokerController(ctx, clusterScope);
+export const startServiceBrokerController = (ctx: ControllerContext) => startBrokerController(ctx, namespacedScope);

@@ -1,0 +1,11 @@
+import type { ControllerContext, RunningController } from '../context';
+
+/**
+ * Starts one controller: registers its informer handlers, starts its workers, and returns how to
+ * stop it. Called only while this process holds the leader lease, after the shared informers
+ * have synced.
+ */
+export type ControllerStarter = (ctx: ControllerContext) => RunningController | Promise<RunningController>;
+
+/** Every controller the manager runs, in start order. Each controller adds itself here. */
+export const controllers: ControllerStarter[] = [];
