@@ -37,6 +37,6 @@ clean:
 
 .PHONY: help
 help:
-	@echo "make run    start etcd and the API server on loopback (kubeconfig in .run/kubeconfig)"
+	@echo "make run    start etcd, the API server, the controller-manager and a scripted broker on loopback (kubeconfig in .run/kubeconfig)"
 	@echo "make test   typecheck, lint and run every test"
 	@echo "make bench  run the benchmarks"

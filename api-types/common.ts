@@ -308,6 +308,12 @@ export const commonServiceClassSpecProperties = {
   planUpdatable: Type.Optional(
     Type.Boolean({ description: 'Whether an instance may move to another plan of this service.' }),
   ),
+  instancesRetrievable: Type.Optional(
+    Type.Boolean({ description: 'Whether the broker lets instances be fetched with GET (OSB instances_retrievable).' }),
+  ),
+  allowContextUpdates: Type.Optional(
+    Type.Boolean({ description: 'Whether the broker accepts updates that change only the context (OSB allow_context_updates).' }),
+  ),
   externalMetadata: Type.Optional(freeForm('Broker supplied metadata for display, kept as sent.')),
   tags: Type.Optional(stringList('Classification tags from the broker (alpha; no meaning in Kubernetes).')),
   requires: Type.Optional(
@@ -344,6 +350,15 @@ export const commonServicePlanSpecProperties = {
     }),
   ),
   free: Type.Optional(Type.Boolean({ description: 'Whether the plan costs nothing.' })),
+  planUpdatable: Type.Optional(
+    Type.Boolean({ description: 'Whether instances may move to or from this plan; unset means the class decides (OSB plan_updateable).' }),
+  ),
+  bindingRotatable: Type.Optional(
+    Type.Boolean({ description: 'Whether bindings on this plan can be rotated (OSB binding_rotatable).' }),
+  ),
+  maximumPollingDuration: Type.Optional(
+    Type.Integer({ description: 'Seconds after which an asynchronous operation on this plan counts as failed (OSB maximum_polling_duration).' }),
+  ),
   externalMetadata: Type.Optional(freeForm('Broker supplied metadata for display, kept as sent.')),
   instanceCreateParameterSchema: Type.Optional(
     freeForm('JSON schema of the parameters accepted when provisioning on this plan (alpha).'),

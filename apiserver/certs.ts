@@ -46,18 +46,30 @@ function certificate(
 export function generateServingCert(hosts: string[]): ServingCert {
   const caKey = newKey();
   const caCN = `catalog-apiserver-ca-${Math.floor(Date.now() / 1000)}`;
-  const ca = certificate(caCN, caKey, undefined, [
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true, critical: true },
-  ], 10);
+  const ca = certificate(
+    caCN,
+    caKey,
+    undefined,
+    [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true, critical: true },
+    ],
+    10,
+  );
   const key = newKey();
   const altNames = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? { type: 7, ip: h } : { type: 2, value: h }));
-  const cert = certificate(`catalog-apiserver-${Math.floor(Date.now() / 1000)}`, key, { cn: caCN, key: caKey }, [
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames },
-  ], 1);
+  const cert = certificate(
+    `catalog-apiserver-${Math.floor(Date.now() / 1000)}`,
+    key,
+    { cn: caCN, key: caKey },
+    [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+    1,
+  );
   const caPem = forge.pki.certificateToPem(ca);
   return { cert: forge.pki.certificateToPem(cert) + caPem, key: forge.pki.privateKeyToPem(key), ca: caPem };
 }
@@ -71,10 +83,16 @@ export interface CertificateAuthority {
 
 export function generateCA(cn: string): CertificateAuthority {
   const key = newKey();
-  const ca = certificate(cn, key, undefined, [
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true },
-  ], 10);
+  const ca = certificate(
+    cn,
+    key,
+    undefined,
+    [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true },
+    ],
+    10,
+  );
   return { cn, cert: forge.pki.certificateToPem(ca), key: forge.pki.privateKeyToPem(key) };
 }
 
@@ -89,19 +107,34 @@ export function generateClientCert(
   validity: { notBefore?: Date; notAfter?: Date } = {},
 ): { cert: string; key: string } {
   const key = newKey();
-  const cert = certificate(cn, key, { cn: ca.cn, key: forge.pki.privateKeyFromPem(ca.key) }, [
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
-  ], 1, { orgs, ...validity });
+  const cert = certificate(
+    cn,
+    key,
+    { cn: ca.cn, key: forge.pki.privateKeyFromPem(ca.key) },
+    [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
+    1,
+    { orgs, ...validity },
+  );
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key) };
 }
 
 /** Reads the certificate in certDir, generating it on first start so restarts keep the same one. */
 export function loadOrGenerateServingCert(certDir: string, hosts: string[]): ServingCert {
-  const paths = { cert: join(certDir, 'apiserver.crt'), key: join(certDir, 'apiserver.key'), ca: join(certDir, 'ca.crt') };
+  const paths = {
+    cert: join(certDir, 'apiserver.crt'),
+    key: join(certDir, 'apiserver.key'),
+    ca: join(certDir, 'ca.crt'),
+  };
   if (existsSync(paths.cert) && existsSync(paths.key) && existsSync(paths.ca)) {
-    return { cert: readFileSync(paths.cert, 'utf8'), key: readFileSync(paths.key, 'utf8'), ca: readFileSync(paths.ca, 'utf8') };
+    return {
+      cert: readFileSync(paths.cert, 'utf8'),
+      key: readFileSync(paths.key, 'utf8'),
+      ca: readFileSync(paths.ca, 'utf8'),
+    };
   }
   const generated = generateServingCert(hosts);
   mkdirSync(certDir, { recursive: true });

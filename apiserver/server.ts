@@ -182,8 +182,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     req.requestInfo = info;
     if (alwaysAllow.has(path)) return;
     const user =
-      (await cfg.authenticator?.authenticate({ headers: req.headers, rawHeaders: req.raw.rawHeaders, socket: req.raw.socket as TLSSocket })) ??
-      anonymousUser;
+      (await cfg.authenticator?.authenticate({
+        headers: req.headers,
+        rawHeaders: req.raw.rawHeaders,
+        socket: req.raw.socket as TLSSocket,
+      })) ?? anonymousUser;
     req.user = user;
     if (!cfg.authorizer) return;
     const attrs: AuthorizationAttributes = info

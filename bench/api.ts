@@ -39,6 +39,8 @@ export class Api {
     readonly origin: string,
     readonly ca: string,
     connections: number,
+    /** Sent with every request: the credentials (Authorization). */
+    readonly headers: Record<string, string> = {},
   ) {
     this.pool = new Pool(origin, { connect: { ca }, connections, pipelining: 1 });
   }
@@ -53,7 +55,7 @@ export class Api {
     const res = await this.pool.request({
       method,
       path,
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...this.headers, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const buf = Buffer.from(await res.body.arrayBuffer());
@@ -173,7 +175,11 @@ export async function watchFanout(
   };
   await Promise.all(
     Array.from({ length: watchers }, async () => {
-      const res = await pool.request({ method: 'GET', path: `${base}?watch=true&resourceVersion=${rv}` });
+      const res = await pool.request({
+        method: 'GET',
+        path: `${base}?watch=true&resourceVersion=${rv}`,
+        headers: api.headers,
+      });
       if (res.statusCode !== 200) throw new Error(`watch: ${res.statusCode} ${await res.body.text()}`);
       bodies.push(res.body);
       let buffered = '';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
@@ -15,6 +16,8 @@ import {
   watchFanout,
   type Latency,
 } from './api';
+import { authOverhead } from './auth';
+import { brokerBench } from './broker';
 import { log, ms, printTable, rssMB, type Row } from './lib';
 
 /**
@@ -39,6 +42,10 @@ async function startApiServer(dir: string, etcd: EtcdProcess) {
   const certDir = join(dir, 'certs');
   const logPath = join(dir, 'apiserver.log');
   const out = openSync(logPath, 'a');
+  // the bench is a client like any other: it authenticates (a static token) and is authorized
+  const token = randomBytes(16).toString('hex');
+  const tokenFile = join(dir, 'tokens.csv');
+  writeFileSync(tokenFile, `${token},bench,bench\n`);
   const proc = spawn(
     process.execPath,
     [
@@ -47,6 +54,7 @@ async function startApiServer(dir: string, etcd: EtcdProcess) {
       '--bind-address=127.0.0.1',
       `--secure-port=${port}`,
       `--cert-dir=${certDir}`,
+      `--token-auth-file=${tokenFile}`,
     ],
     { stdio: ['ignore', out, out], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } },
   );
@@ -59,7 +67,9 @@ async function startApiServer(dir: string, etcd: EtcdProcess) {
     async () => {
       if (exited !== undefined)
         throw new Error(`API server exited (${exited}): ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-      api ??= new Api(origin, readFileSync(join(certDir, 'ca.crt'), 'utf8'), 32);
+      api ??= new Api(origin, readFileSync(join(certDir, 'ca.crt'), 'utf8'), 32, {
+        authorization: `Bearer ${token}`,
+      });
       await api.call('GET', '/readyz');
       return true;
     },
@@ -173,6 +183,7 @@ async function main(): Promise<void> {
       ),
     );
     rows.push({ scenario: 'API server memory at the end', figure: (await memory(api, server.pid)).text });
+    rows.push(...(await authOverhead(etcd.endpoint, dir, getRuns)));
     if (!server.alive()) throw new Error('the API server exited during the bench');
     await api.close();
   } finally {
@@ -180,6 +191,8 @@ async function main(): Promise<void> {
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  // the broker controller, on an etcd and API server of its own
+  rows.push(...(await brokerBench()));
   const seconds = (performance.now() - started) / 1000;
   rows.push({ scenario: 'total bench duration', figure: `${seconds.toFixed(0)} s` });
   // other work on the machine skews every figure: the load average says how much there was

@@ -12,7 +12,11 @@ export const clusterIdRefreshMs = 15_000;
  * <namespace>/<name>. A missing ConfigMap is created, and a missing key added, with a random UUID;
  * several controller-managers starting together agree through create/update conflicts.
  */
-export async function getOrCreateClusterId(client: KubeClient, namespace: string, name: string): Promise<string> {
+export async function getOrCreateClusterId(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const cm = await client.get<ConfigMap>(configMapResource, namespace, name);
     const id = cm?.data?.[clusterIdKey];
@@ -20,9 +24,15 @@ export async function getOrCreateClusterId(client: KubeClient, namespace: string
     const fresh = randomUUID();
     try {
       if (!cm) {
-        await client.create<ConfigMap>(configMapResource, { metadata: { name, namespace }, data: { [clusterIdKey]: fresh } });
+        await client.create<ConfigMap>(configMapResource, {
+          metadata: { name, namespace },
+          data: { [clusterIdKey]: fresh },
+        });
       } else {
-        await client.update<ConfigMap>(configMapResource, { ...cm, data: { ...(cm.data ?? {}), [clusterIdKey]: fresh } });
+        await client.update<ConfigMap>(configMapResource, {
+          ...cm,
+          data: { ...(cm.data ?? {}), [clusterIdKey]: fresh },
+        });
       }
       return fresh;
     } catch (e) {
@@ -66,7 +76,10 @@ export class ClusterIdSource {
         this.schedule();
         return this.current;
       } catch (e) {
-        this.log.warn({ err: (e as Error).message, configMap: `${this.namespace}/${this.name}` }, 'cannot read the cluster ID; retrying');
+        this.log.warn(
+          { err: (e as Error).message, configMap: `${this.namespace}/${this.name}` },
+          'cannot read the cluster ID; retrying',
+        );
         await new Promise((r) => setTimeout(r, delay).unref());
       }
     }

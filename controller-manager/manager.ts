@@ -43,7 +43,12 @@ export interface ManagerConfig {
 }
 
 /** What the controllers read: every servicecatalog kind, and the core kinds they touch. */
-export const defaultInformerTypes: ResourceType[] = [...servicecatalogResources, secretResource, namespaceResource, configMapResource];
+export const defaultInformerTypes: ResourceType[] = [
+  ...servicecatalogResources,
+  secretResource,
+  namespaceResource,
+  configMapResource,
+];
 
 /** client-go's default overall retry bucket (10 qps, burst 100) on top of per-item backoff. */
 const bucket = { qps: defaultRateLimiter.qps, burst: defaultRateLimiter.burst };
@@ -81,8 +86,17 @@ export class ControllerManager {
       });
     this.informers = new InformerFactory(client, log);
     this.recorder = new Recorder({ client, log, metrics });
-    this.clusterId = new ClusterIdSource(client, cfg.clusterIdConfigMap.namespace, cfg.clusterIdConfigMap.name, log);
-    const limiter: RateLimiterOptions = { baseDelayMs: 1000, maxDelayMs: options.operationPollingMaximumBackoffMs, ...bucket };
+    this.clusterId = new ClusterIdSource(
+      client,
+      cfg.clusterIdConfigMap.namespace,
+      cfg.clusterIdConfigMap.name,
+      log,
+    );
+    const limiter: RateLimiterOptions = {
+      baseDelayMs: 1000,
+      maxDelayMs: options.operationPollingMaximumBackoffMs,
+      ...bucket,
+    };
     const clusterId = this.clusterId;
     this.ctx = {
       client,
@@ -136,7 +150,13 @@ export class ControllerManager {
   async start(): Promise<void> {
     const { cfg } = this;
     if (cfg.server) {
-      this.server = await startHealthServer({ ...cfg.server, metrics: cfg.metrics, log: cfg.log, livez: this.livez(), readyz: this.readyz() });
+      this.server = await startHealthServer({
+        ...cfg.server,
+        metrics: cfg.metrics,
+        log: cfg.log,
+        livez: this.livez(),
+        readyz: this.readyz(),
+      });
     }
     for (const t of cfg.informerTypes ?? defaultInformerTypes) this.informers.for(t);
     this.ready = Promise.all([this.informers.start(cfg.options.resyncIntervalMs), this.clusterId.start()]);
@@ -150,7 +170,10 @@ export class ControllerManager {
       { name: 'ping', check: () => undefined },
       {
         name: 'leaderElection',
-        check: () => (this.elector?.isLeader() && !this.elector.healthy() ? 'the leader lease has not been renewed in time' : undefined),
+        check: () =>
+          this.elector?.isLeader() && !this.elector.healthy()
+            ? 'the leader lease has not been renewed in time'
+            : undefined,
       },
     ];
   }
@@ -171,7 +194,9 @@ export class ControllerManager {
         check: () => {
           const e = this.elector;
           if (!e || e.healthy()) return undefined;
-          return e.isLeader() ? 'the leader lease has not been renewed in time' : 'standby cannot read the leader lease';
+          return e.isLeader()
+            ? 'the leader lease has not been renewed in time'
+            : 'standby cannot read the leader lease';
         },
       },
     ];

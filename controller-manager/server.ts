@@ -35,21 +35,26 @@ export interface HealthServer {
 export async function startHealthServer(cfg: ServerConfig): Promise<HealthServer> {
   const app = Fastify({ https: { cert: cfg.tls.cert, key: cfg.tls.key }, forceCloseConnections: true });
 
-  const serve = (endpoint: string, checks: HealthCheck[]) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const results = checks.map((c) => ({ name: c.name, failure: c.check() }));
-    const failed = results.filter((r) => r.failure !== undefined);
-    const verbose = (req.query as Record<string, unknown>).verbose !== undefined;
-    reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff');
-    if (failed.length === 0 && !verbose) return reply.send('ok');
-    const lines = (verbose ? results : failed).map((r) => (r.failure === undefined ? `[+]${r.name} ok` : `[-]${r.name} failed: ${r.failure}`));
-    lines.push(`${endpoint} check ${failed.length === 0 ? 'passed' : 'failed'}`);
-    return reply.code(failed.length === 0 ? 200 : 500).send(`${lines.join('\n')}\n`);
-  };
+  const serve =
+    (endpoint: string, checks: HealthCheck[]) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const results = checks.map((c) => ({ name: c.name, failure: c.check() }));
+      const failed = results.filter((r) => r.failure !== undefined);
+      const verbose = (req.query as Record<string, unknown>).verbose !== undefined;
+      reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff');
+      if (failed.length === 0 && !verbose) return reply.send('ok');
+      const lines = (verbose ? results : failed).map((r) =>
+        r.failure === undefined ? `[+]${r.name} ok` : `[-]${r.name} failed: ${r.failure}`,
+      );
+      lines.push(`${endpoint} check ${failed.length === 0 ? 'passed' : 'failed'}`);
+      return reply.code(failed.length === 0 ? 200 : 500).send(`${lines.join('\n')}\n`);
+    };
   app.get('/healthz', serve('healthz', cfg.livez));
   app.get('/livez', serve('livez', cfg.livez));
   app.get('/readyz', serve('readyz', cfg.readyz));
   app.get('/healthz/ready', serve('readyz', cfg.readyz));
-  app.get('/metrics', async (_req, reply) => reply.type(cfg.metrics.contentType).send(await cfg.metrics.metrics()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(cfg.metrics.contentType).send(await cfg.metrics.metrics()),
+  );
 
   await app.listen({ host: cfg.bindAddress, port: cfg.port });
   const address = app.server.address();

@@ -859,7 +859,8 @@ describe('delete', () => {
   it('deletes only the matching objects of a collection', async () => {
     const ns = unique('ns');
     const other = unique('ns');
-    for (const n of ['a', 'b']) await createClass(ns, n, { metadata: { name: n, labels: { doomed: 'yes' } } });
+    for (const n of ['a', 'b'])
+      await createClass(ns, n, { metadata: { name: n, labels: { doomed: 'yes' } } });
     await createClass(ns, 'c', { metadata: { name: 'c', labels: { doomed: 'no' } } });
     await createClass(other, 'a', { metadata: { name: 'a', labels: { doomed: 'yes' } } });
 

@@ -123,18 +123,30 @@ async function currentState(client: Client, path: string, prefix: string): Promi
   );
 }
 
+/**
+ * Deletes a broker for good. Brokers carry the catalog's finalizer, so the delete only marks the
+ * object (MODIFIED, with deletionTimestamp) and dropping the finalizer removes it (DELETED).
+ * Answers the resourceVersion of the marking.
+ */
+async function destroy(client: Client, path: string): Promise<number> {
+  const marked = await expectStatus(client.delete(path), 200);
+  expect(marked.metadata.deletionTimestamp).toBeDefined();
+  await expectStatus(client.patch(path, { metadata: { finalizers: null } }, mergePatch), 200);
+  return rvOf(marked);
+}
+
 /** What each object went through, as the writers saw it. */
 interface Writes {
   /** Per object: the types of its changes, in order. */
   types: Map<string, string[]>;
-  /** The resourceVersions returned by creates and updates. */
+  /** The resourceVersions returned by creates, updates and deletion marks. */
   rvs: Map<string, number[]>;
   count: number;
 }
 
 /**
  * Creates n brokers named prefix-i, in parallel chains over the given clients: every object is
- * created, the first `updated` are patched twice, the last `deleted` are deleted.
+ * created, the first `updated` are patched twice, the last `deleted` are deleted for good.
  */
 async function churn(
   clients: Client[],
@@ -164,8 +176,8 @@ async function churn(
         }
       }
       if (i >= n - deleted) {
-        await expectStatus(c.delete(`${brokersPath}/${name}`), 200);
-        types.push('DELETED');
+        rvs.push(await destroy(c, `${brokersPath}/${name}`));
+        types.push('MODIFIED', 'DELETED');
       }
       writes.types.set(name, types);
       writes.rvs.set(name, rvs);
@@ -289,7 +301,7 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
       const rv = await listRV(env.client, brokersPath);
       const live = await watch(`${brokersPath}?watch=true&resourceVersion=${rv}`);
       const writes = await churn(clients, p, 20, 10, 5);
-      expect(writes.count).toBe(20 + 10 * 2 + 5);
+      expect(writes.count).toBe(20 + 10 * 2 + 5 * 2);
       // a second watch from the same resourceVersion opened after the writes replays them all
       const late = await watch(`${brokersPath}?watch=true&resourceVersion=${rv}`);
 
@@ -331,18 +343,20 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
       env.client.patch(`${brokersPath}/${p}-a`, { metadata: { labels: { more: 'x' } } }, mergePatch),
       200,
     );
-    await expectStatus(env.client.delete(`${brokersPath}/${p}-b`), 200);
+    const marked = await destroy(env.client, `${brokersPath}/${p}-b`);
+    const sentinel = await expectStatus(env.client.post(brokersPath, broker(`${p}-z`, { set: p })), 201);
     for (const w of [unset, zero]) {
-      await w.until((evs) => evs.length >= 6);
+      await w.until((evs) => evs.some((e) => nameOf(e) === `${p}-z`));
       const changes = w.events.slice(3);
-      expect(summary(changes).slice(0, 2)).toEqual([
+      expect(summary(changes.slice(0, 3))).toEqual([
         ['ADDED', `${p}-d`, rvOf(added)],
         ['MODIFIED', `${p}-a`, rvOf(modified)],
+        ['MODIFIED', `${p}-b`, marked],
       ]);
-      expect([changes[2].type, nameOf(changes[2])]).toEqual(['DELETED', `${p}-b`]);
+      expect(summary(changes.slice(4))).toEqual([['ADDED', `${p}-z`, rvOf(sentinel)]]);
+      expect([changes[3].type, nameOf(changes[3])]).toEqual(['DELETED', `${p}-b`]);
       expectStrictlyIncreasing(changes);
       expect(rvOf(changes[0].object)).toBeGreaterThan(Math.max(...created.map(rvOf)));
-      expect(w.events).toHaveLength(6);
     }
   });
 
@@ -371,22 +385,28 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
       env.client.patch(`${brokersPath}/${p}-y`, { metadata: { labels: { tier: 'gold' } } }, mergePatch),
       200,
     );
-    const gone = await expectStatus(env.client.delete(`${brokersPath}/${p}-y`), 200);
-    void gone;
+    const marked = await destroy(env.client, `${brokersPath}/${p}-y`);
+    // a last write the gold watcher selects: once it arrives, nothing before it can still be on its way
+    const sentinel = await expectStatus(
+      env.client.post(brokersPath, broker(`${p}-z`, { tier: 'gold', set: p })),
+      201,
+    );
 
-    await gold.until((evs) => evs.length >= 4);
-    await all.until((evs) => evs.length >= 6);
+    await gold.until((evs) => evs.some((e) => nameOf(e) === `${p}-z`));
+    await all.until((evs) => evs.some((e) => nameOf(e) === `${p}-z`));
     const events = gold.events;
-    expect(summary(events).slice(0, 3)).toEqual([
+    expect(summary(events.slice(0, 4))).toEqual([
       ['ADDED', `${p}-x`, rvOf(created)],
       ['DELETED', `${p}-x`, rvOf(left)],
       ['ADDED', `${p}-y`, rvOf(entered)],
+      ['MODIFIED', `${p}-y`, marked],
     ]);
     // the object that left is sent as the watcher last saw it (it still matches), at the new resourceVersion
     expect(events[1].object.metadata.labels?.tier).toBe('gold');
-    expect([events[3].type, nameOf(events[3])]).toEqual(['DELETED', `${p}-y`]);
+    expect([events[4].type, nameOf(events[4])]).toEqual(['DELETED', `${p}-y`]);
+    expect(summary(events.slice(5))).toEqual([['ADDED', `${p}-z`, rvOf(sentinel)]]);
     expectStrictlyIncreasing(events);
-    // stillOut never reached the gold watcher; the unfiltered watcher saw it
+    // stillOut never reached the gold watcher; the watcher of the whole set saw it
     expect(summary(all.events).map((e) => e[2])).toContain(rvOf(stillOut));
     expect(summary(all.events).map((e) => e[0])).toEqual([
       'ADDED',
@@ -394,9 +414,11 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
       'MODIFIED',
       'MODIFIED',
       'MODIFIED',
+      'MODIFIED',
       'DELETED',
+      'ADDED',
     ]);
-    expect(events).toHaveLength(4);
+    expectStrictlyIncreasing(all.events);
   });
 
   test('field selector: leaving and entering the selection, from a resourceVersion and from "now"', async () => {
@@ -535,10 +557,10 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
     const w = await watch(`${brokersPath}?watch=true&resourceVersion=${rv}`, { accept: tableAccept });
     expect(w.status).toBe(200);
     const a = await expectStatus(env.client.post(brokersPath, broker(`${p}-a`)), 201);
-    await expectStatus(env.client.delete(`${brokersPath}/${p}-a`), 200);
-    await w.until((evs) => evs.length >= 2);
+    await destroy(env.client, `${brokersPath}/${p}-a`);
+    await w.until((evs) => evs.length >= 3);
 
-    expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'DELETED']);
+    expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
     type Table = {
       kind: string;
       apiVersion: string;
@@ -557,7 +579,8 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
     }
     const rows = w.events.map((e) => (e.object as unknown as Table).rows[0].object);
     expect(rvOf(rows[0])).toBe(rvOf(a));
-    expect(rvOf(rows[1])).toBeGreaterThan(rvOf(a));
+    expect(rows.map(rvOf)).toEqual([...rows.map(rvOf)].sort((x, y) => x - y));
+    expect(new Set(rows.map(rvOf)).size).toBe(3);
   });
 
   test('50 concurrent watchers all receive the same event', async () => {

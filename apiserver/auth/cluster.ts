@@ -30,7 +30,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-export const authenticationConfigMap = { namespace: 'kube-system', name: 'extension-apiserver-authentication' };
+export const authenticationConfigMap = {
+  namespace: 'kube-system',
+  name: 'extension-apiserver-authentication',
+};
 
 export interface ClusterAuthenticationConfig {
   /** PEM bundle for client certificates, from `client-ca-file`. */
@@ -46,7 +49,9 @@ export function parseAuthenticationConfigMap(data: Record<string, string>): Clus
     if (!raw) return [];
     const parsed: unknown = JSON.parse(raw);
     if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string')) {
-      throw new Error(`configmap ${authenticationConfigMap.namespace}/${authenticationConfigMap.name}: ${key} is not a JSON array of strings`);
+      throw new Error(
+        `configmap ${authenticationConfigMap.namespace}/${authenticationConfigMap.name}: ${key} is not a JSON array of strings`,
+      );
     }
     return parsed;
   };
@@ -69,10 +74,17 @@ export function parseAuthenticationConfigMap(data: Record<string, string>): Clus
  * Reads kube-system/extension-apiserver-authentication. Undefined when the cluster has none (it was
  * not started with --client-ca-file or --requestheader-client-ca-file).
  */
-export async function readAuthenticationConfigMap(kc: KubeConfig, timeoutMs = 10_000): Promise<ClusterAuthenticationConfig | undefined> {
+export async function readAuthenticationConfigMap(
+  kc: KubeConfig,
+  timeoutMs = 10_000,
+): Promise<ClusterAuthenticationConfig | undefined> {
   const api = kc.makeApiClient(CoreV1Api);
   try {
-    const cm = await withTimeout(api.readNamespacedConfigMap(authenticationConfigMap), timeoutMs, 'reading the authentication configmap');
+    const cm = await withTimeout(
+      api.readNamespacedConfigMap(authenticationConfigMap),
+      timeoutMs,
+      'reading the authentication configmap',
+    );
     return parseAuthenticationConfigMap(cm.data ?? {});
   } catch (e) {
     const code = (e as { code?: unknown }).code;

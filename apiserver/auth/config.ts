@@ -63,7 +63,9 @@ export async function buildAuth(o: AuthOptions, log: Logger): Promise<ServerAuth
 
   if ((!clientCA || !requestHeader) && !o.skipLookup) {
     if (!authnCluster) {
-      log.warn('no --authentication-kubeconfig and not in a cluster: client CA and front-proxy settings come only from flags');
+      log.warn(
+        'no --authentication-kubeconfig and not in a cluster: client CA and front-proxy settings come only from flags',
+      );
     } else {
       try {
         const published = await readAuthenticationConfigMap(authnCluster);
@@ -71,7 +73,10 @@ export async function buildAuth(o: AuthOptions, log: Logger): Promise<ServerAuth
         requestHeader ??= published?.requestHeader;
       } catch (e) {
         if (!o.tolerateLookupFailure) throw e;
-        log.warn({ err: (e as Error).message }, 'continuing without the cluster authentication configuration');
+        log.warn(
+          { err: (e as Error).message },
+          'continuing without the cluster authentication configuration',
+        );
       }
     }
   }
@@ -81,7 +86,8 @@ export async function buildAuth(o: AuthOptions, log: Logger): Promise<ServerAuth
   if (clientCA) authenticators.push(new X509Authenticator(clientCA));
   const tokens: TokenAuthenticator[] = [];
   if (o.tokenAuthFile) tokens.push(TokenFile.fromFile(o.tokenAuthFile));
-  if (authnCluster) tokens.push(new TokenReviewAuthenticator(authnCluster, { cacheTTLMs: o.tokenCacheTTLMs }));
+  if (authnCluster)
+    tokens.push(new TokenReviewAuthenticator(authnCluster, { cacheTTLMs: o.tokenCacheTTLMs }));
   if (tokens.length > 0) authenticators.push(new BearerTokenAuthenticator(tokens));
 
   const authorizers: Authorizer[] = [new PrivilegedGroupsAuthorizer(['system:masters'])];
@@ -89,15 +95,28 @@ export async function buildAuth(o: AuthOptions, log: Logger): Promise<ServerAuth
   const authzCluster = loadKubeConfig(o.authorizationKubeconfig);
   if (authzCluster) {
     authorizers.push(
-      new SubjectAccessReviewAuthorizer(authzCluster, { authorizedTTLMs: o.authorizedTTLMs, unauthorizedTTLMs: o.unauthorizedTTLMs }),
+      new SubjectAccessReviewAuthorizer(authzCluster, {
+        authorizedTTLMs: o.authorizedTTLMs,
+        unauthorizedTTLMs: o.unauthorizedTTLMs,
+      }),
     );
   }
   if (!o.policyFile && !authzCluster) authorizers.push(new AuthenticatedUsersAuthorizer());
 
   log.info(
     {
-      authentication: [requestHeader && 'requestheader', clientCA && 'x509', o.tokenAuthFile && 'token-file', authnCluster && 'tokenreview', o.anonymous && 'anonymous'].filter(Boolean),
-      authorization: [o.policyFile && 'policy-file', authzCluster && 'subjectaccessreview', !o.policyFile && !authzCluster && 'authenticated-users'].filter(Boolean),
+      authentication: [
+        requestHeader && 'requestheader',
+        clientCA && 'x509',
+        o.tokenAuthFile && 'token-file',
+        authnCluster && 'tokenreview',
+        o.anonymous && 'anonymous',
+      ].filter(Boolean),
+      authorization: [
+        o.policyFile && 'policy-file',
+        authzCluster && 'subjectaccessreview',
+        !o.policyFile && !authzCluster && 'authenticated-users',
+      ].filter(Boolean),
     },
     'authentication and authorization',
   );

@@ -9,32 +9,53 @@ const names = (description: string) => Type.Array(Type.String(), { minItems: 1, 
 export const PolicyRuleSchema = Type.Object(
   {
     users: Type.Optional(names('User names the rule applies to; "*" is every user.')),
-    groups: Type.Optional(names('Groups the rule applies to (system:authenticated is every authenticated user).')),
-    verbs: names('get, list, watch, create, update, patch, delete, deletecollection (for paths: get, post, ...); "*" is all.'),
-    resources: Type.Optional(names('Resources by plural, "resource/subresource" for subresources; "*" is all.')),
+    groups: Type.Optional(
+      names('Groups the rule applies to (system:authenticated is every authenticated user).'),
+    ),
+    verbs: names(
+      'get, list, watch, create, update, patch, delete, deletecollection (for paths: get, post, ...); "*" is all.',
+    ),
+    resources: Type.Optional(
+      names('Resources by plural, "resource/subresource" for subresources; "*" is all.'),
+    ),
     apiGroups: Type.Optional(names('API groups ("" is core); absent or "*" is all.')),
     namespaces: Type.Optional(names('Namespaces; absent or "*" is all, cluster-scoped requests included.')),
-    nonResourcePaths: Type.Optional(names('Paths that are not resources (/apis, /version); a trailing "*" matches a prefix.')),
+    nonResourcePaths: Type.Optional(
+      names('Paths that are not resources (/apis, /version); a trailing "*" matches a prefix.'),
+    ),
   },
   { additionalProperties: false },
 );
 export type PolicyRule = Static<typeof PolicyRuleSchema>;
 
-const PolicySchema = Type.Union([Type.Array(PolicyRuleSchema), Type.Object({ rules: Type.Array(PolicyRuleSchema) }, { additionalProperties: false })]);
+const PolicySchema = Type.Union([
+  Type.Array(PolicyRuleSchema),
+  Type.Object({ rules: Type.Array(PolicyRuleSchema) }, { additionalProperties: false }),
+]);
 
-const has = (list: string[] | undefined, v: string) => list !== undefined && (list.includes('*') || list.includes(v));
+const has = (list: string[] | undefined, v: string) =>
+  list !== undefined && (list.includes('*') || list.includes(v));
 
 function resourceMatches(rule: PolicyRule, a: AuthorizationAttributes): boolean {
   if (!rule.resources) return false;
   if (rule.apiGroups && !has(rule.apiGroups, a.group ?? '')) return false;
-  if (rule.namespaces && !rule.namespaces.includes('*') && !(a.namespace && rule.namespaces.includes(a.namespace))) return false;
+  if (
+    rule.namespaces &&
+    !rule.namespaces.includes('*') &&
+    !(a.namespace && rule.namespaces.includes(a.namespace))
+  )
+    return false;
   const resource = a.resource ?? '';
   if (!a.subresource) return has(rule.resources, resource);
-  return rule.resources.some((r) => r === '*' || r === `${resource}/${a.subresource}` || r === `*/${a.subresource}`);
+  return rule.resources.some(
+    (r) => r === '*' || r === `${resource}/${a.subresource}` || r === `*/${a.subresource}`,
+  );
 }
 
 function pathMatches(rule: PolicyRule, path: string): boolean {
-  return (rule.nonResourcePaths ?? []).some((p) => p === '*' || p === path || (p.endsWith('*') && path.startsWith(p.slice(0, -1))));
+  return (rule.nonResourcePaths ?? []).some(
+    (p) => p === '*' || p === path || (p.endsWith('*') && path.startsWith(p.slice(0, -1))),
+  );
 }
 
 /**
@@ -60,7 +81,8 @@ export class PolicyFileAuthorizer implements Authorizer {
     const rules: PolicyRule[] = Array.isArray(doc) ? doc : doc.rules;
     rules.forEach((r, i) => {
       if (!r.users && !r.groups) throw new Error(`${path}: rule ${i + 1} names no users and no groups`);
-      if (!r.resources && !r.nonResourcePaths) throw new Error(`${path}: rule ${i + 1} names no resources and no nonResourcePaths`);
+      if (!r.resources && !r.nonResourcePaths)
+        throw new Error(`${path}: rule ${i + 1} names no resources and no nonResourcePaths`);
     });
     return new PolicyFileAuthorizer(rules);
   }

@@ -122,7 +122,9 @@ export class RequestHeaderAuthenticator implements Authenticator {
     const error = this.verifier.verify(peer);
     if (error) throw new CredentialsRejected(`request-header: ${error}`);
     if (this.allowedNames.size > 0 && !this.allowedNames.has(peer.commonName)) {
-      throw new CredentialsRejected(`request-header: x509: subject with cn=${peer.commonName} is not in the allowed list`);
+      throw new CredentialsRejected(
+        `request-header: x509: subject with cn=${peer.commonName} is not in the allowed list`,
+      );
     }
     return true;
   }

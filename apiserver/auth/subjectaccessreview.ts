@@ -52,8 +52,10 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
   async authorize(attrs: AuthorizationAttributes): Promise<Decision> {
     const spec = subjectAccessReviewSpec(attrs);
     try {
-      return await this.cache.getOrLoad(JSON.stringify(spec), () => this.review(spec), (d) =>
-        d.allowed ? this.opts.authorizedTTLMs : this.opts.unauthorizedTTLMs,
+      return await this.cache.getOrLoad(
+        JSON.stringify(spec),
+        () => this.review(spec),
+        (d) => (d.allowed ? this.opts.authorizedTTLMs : this.opts.unauthorizedTTLMs),
       );
     } catch (e) {
       throw internalError(`error contacting the authorization webhook: ${(e as Error).message}`);

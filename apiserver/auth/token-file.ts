@@ -55,7 +55,9 @@ export class TokenFile implements TokenAuthenticator {
     }
     records.forEach((r, i) => {
       if (r.length < 3) {
-        throw new Error(`token file '${path}' must have at least 3 columns (token, user name, user uid), found ${r.length} on record ${i + 1}`);
+        throw new Error(
+          `token file '${path}' must have at least 3 columns (token, user name, user uid), found ${r.length} on record ${i + 1}`,
+        );
       }
       const [token, username, uid, groups] = r;
       if (!token) return;

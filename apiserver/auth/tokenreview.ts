@@ -29,7 +29,11 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
 
   async authenticateToken(token: string): Promise<UserInfo | undefined> {
     const key = createHash('sha256').update(token).digest('base64');
-    const answer = await this.cache.getOrLoad(key, () => this.review(token), (a) => (a.error ? 0 : this.opts.cacheTTLMs));
+    const answer = await this.cache.getOrLoad(
+      key,
+      () => this.review(token),
+      (a) => (a.error ? 0 : this.opts.cacheTTLMs),
+    );
     if (answer.error) throw new Error(answer.error);
     const u = answer.user;
     return u && { ...u, groups: [...u.groups], extra: u.extra && structuredClone(u.extra) };

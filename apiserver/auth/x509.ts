@@ -19,14 +19,16 @@ const maxIntermediates = 4;
 // the certificate of a connection never changes: parse it once per connection, not per request
 const peers = new WeakMap<TLSSocket, PeerCertificate | null>();
 
-const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const asList = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 /** The certificate the client presented on this connection; undefined when it presented none. */
 export function peerCertificate(socket: TLSSocket): PeerCertificate | undefined {
   const known = peers.get(socket);
   if (known !== undefined) return known ?? undefined;
   let peer: PeerCertificate | null = null;
-  const detailed = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
+  const detailed =
+    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
   if (detailed?.raw) {
     const presented: X509Certificate[] = [];
     const seen = new Set<DetailedPeerCertificate>([detailed]);
@@ -79,16 +81,23 @@ export class ClientCertVerifier {
       error = this.check(peer, now) ?? null;
       this.verified.set(peer.leaf, error);
     }
-    if (error === null && !withinValidity(peer.leaf, now)) error = 'x509: certificate has expired or is not yet valid';
+    if (error === null && !withinValidity(peer.leaf, now))
+      error = 'x509: certificate has expired or is not yet valid';
     return error ?? undefined;
   }
 
   private check(peer: PeerCertificate, now: number): string | undefined {
     const { leaf } = peer;
     const name = `certificate SN=${leaf.serialNumber}, subject "${leaf.subject.replace(/\n/g, ', ')}"`;
-    if (!withinValidity(leaf, now)) return `verifying ${name} failed: x509: certificate has expired or is not yet valid`;
+    if (!withinValidity(leaf, now))
+      return `verifying ${name} failed: x509: certificate has expired or is not yet valid`;
     const usages = leaf.keyUsage;
-    if (usages && usages.length > 0 && !usages.includes(clientAuthOID) && !usages.includes(anyExtendedKeyUsageOID)) {
+    if (
+      usages &&
+      usages.length > 0 &&
+      !usages.includes(clientAuthOID) &&
+      !usages.includes(anyExtendedKeyUsageOID)
+    ) {
       return `verifying ${name} failed: x509: certificate specifies an incompatible key usage`;
     }
     if (!this.chains(leaf, peer.presented, now, 0)) {

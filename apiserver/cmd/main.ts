@@ -13,7 +13,6 @@ import { coreStrategies, servicecatalogStrategies } from '../registry';
 import { startServer } from '../server';
 import { flagSpecs, parseOptions, type Options } from './options';
 
-
 async function run(opts: Options): Promise<void> {
   const log = createLogger('catalog-apiserver');
   const tls = opts.tls ?? loadOrGenerateServingCert(opts.certDir, opts.serviceHosts);
@@ -59,11 +58,15 @@ function main(): void {
   try {
     opts = parseOptions(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`catalog-apiserver: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`);
+    process.stderr.write(
+      `catalog-apiserver: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`,
+    );
     process.exit(2);
   }
   if (!opts) {
-    process.stdout.write(`${usage('catalog-apiserver', 'Serves servicecatalog.k8s.io/v1beta1 from etcd, as a Kubernetes aggregated API.', flagSpecs)}\n`);
+    process.stdout.write(
+      `${usage('catalog-apiserver', 'Serves servicecatalog.k8s.io/v1beta1 from etcd, as a Kubernetes aggregated API.', flagSpecs)}\n`,
+    );
     return;
   }
   run(opts).catch((e) => {

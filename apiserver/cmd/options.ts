@@ -16,27 +16,57 @@ const authenticationFlags: Record<string, FlagSpec> = {
     description:
       'CA bundle of front proxies (the aggregator): the identity headers are believed only on connections with a client certificate it signed. Read, with the other --requestheader-* settings, from configmap kube-system/extension-apiserver-authentication when not given.',
   },
-  'requestheader-allowed-names': { type: 'list', default: [], description: 'CNs a front-proxy certificate may have; empty allows any it signed.' },
-  'requestheader-username-headers': { type: 'list', default: ['X-Remote-User'], description: 'Headers holding the user name (the first with a value wins).' },
-  'requestheader-uid-headers': { type: 'list', default: [], description: 'Headers holding the user UID (the first with a value wins).' },
-  'requestheader-group-headers': { type: 'list', default: ['X-Remote-Group'], description: 'Headers holding group names (every value counts).' },
+  'requestheader-allowed-names': {
+    type: 'list',
+    default: [],
+    description: 'CNs a front-proxy certificate may have; empty allows any it signed.',
+  },
+  'requestheader-username-headers': {
+    type: 'list',
+    default: ['X-Remote-User'],
+    description: 'Headers holding the user name (the first with a value wins).',
+  },
+  'requestheader-uid-headers': {
+    type: 'list',
+    default: [],
+    description: 'Headers holding the user UID (the first with a value wins).',
+  },
+  'requestheader-group-headers': {
+    type: 'list',
+    default: ['X-Remote-Group'],
+    description: 'Headers holding group names (every value counts).',
+  },
   'requestheader-extra-headers-prefix': {
     type: 'list',
     default: ['X-Remote-Extra-'],
-    description: 'Header prefixes whose headers hold extra user attributes (the rest of the name, lowercased and percent-decoded, is the key).',
+    description:
+      'Header prefixes whose headers hold extra user attributes (the rest of the name, lowercased and percent-decoded, is the key).',
   },
-  'token-auth-file': { type: 'string', description: 'Static bearer tokens, kube CSV lines: token,user,uid,"group1,group2".' },
+  'token-auth-file': {
+    type: 'string',
+    description: 'Static bearer tokens, kube CSV lines: token,user,uid,"group1,group2".',
+  },
   'anonymous-auth': {
     type: 'boolean',
     default: true,
-    description: 'Requests with no credentials are system:anonymous (group system:unauthenticated); when false they get 401 Unauthorized.',
+    description:
+      'Requests with no credentials are system:anonymous (group system:unauthenticated); when false they get 401 Unauthorized.',
   },
   'authentication-kubeconfig': {
     type: 'string',
-    description: 'Cluster that reviews bearer tokens (TokenReview) and publishes the authentication configmap (default --kubeconfig, else the in-cluster service account).',
+    description:
+      'Cluster that reviews bearer tokens (TokenReview) and publishes the authentication configmap (default --kubeconfig, else the in-cluster service account).',
   },
-  'authentication-token-webhook-cache-ttl': { type: 'duration', default: '10s', description: 'How long TokenReview answers are cached.' },
-  'authentication-skip-lookup': { type: 'boolean', default: false, description: 'Do not read configmap kube-system/extension-apiserver-authentication.' },
+  'authentication-token-webhook-cache-ttl': {
+    type: 'duration',
+    default: '10s',
+    description: 'How long TokenReview answers are cached.',
+  },
+  'authentication-skip-lookup': {
+    type: 'boolean',
+    default: false,
+    description: 'Do not read configmap kube-system/extension-apiserver-authentication.',
+  },
   'authentication-tolerate-lookup-failure': {
     type: 'boolean',
     default: false,
@@ -47,10 +77,19 @@ const authenticationFlags: Record<string, FlagSpec> = {
 const authorizationFlags: Record<string, FlagSpec> = {
   'authorization-kubeconfig': {
     type: 'string',
-    description: 'Cluster that authorizes requests (SubjectAccessReview) (default --kubeconfig, else the in-cluster service account).',
+    description:
+      'Cluster that authorizes requests (SubjectAccessReview) (default --kubeconfig, else the in-cluster service account).',
   },
-  'authorization-webhook-cache-authorized-ttl': { type: 'duration', default: '10s', description: 'How long allowed SubjectAccessReview answers are cached.' },
-  'authorization-webhook-cache-unauthorized-ttl': { type: 'duration', default: '10s', description: 'How long denied SubjectAccessReview answers are cached.' },
+  'authorization-webhook-cache-authorized-ttl': {
+    type: 'duration',
+    default: '10s',
+    description: 'How long allowed SubjectAccessReview answers are cached.',
+  },
+  'authorization-webhook-cache-unauthorized-ttl': {
+    type: 'duration',
+    default: '10s',
+    description: 'How long denied SubjectAccessReview answers are cached.',
+  },
   'authorization-policy-file': {
     type: 'string',
     description:
@@ -64,22 +103,51 @@ const authorizationFlags: Record<string, FlagSpec> = {
 };
 
 export const flagSpecs: Record<string, FlagSpec> = {
-  'etcd-servers': { type: 'list', default: ['http://127.0.0.1:2379'], description: 'Comma-separated etcd client URLs.' },
+  'etcd-servers': {
+    type: 'list',
+    default: ['http://127.0.0.1:2379'],
+    description: 'Comma-separated etcd client URLs.',
+  },
   'etcd-prefix': { type: 'string', default: '/registry', description: 'Key prefix of every object in etcd.' },
   'bind-address': { type: 'string', default: '0.0.0.0', description: 'Address to serve HTTPS on.' },
-  'secure-port': { type: 'number', default: 8443, description: 'Port to serve HTTPS on (0 picks a free port).' },
+  'secure-port': {
+    type: 'number',
+    default: 8443,
+    description: 'Port to serve HTTPS on (0 picks a free port).',
+  },
   'cert-dir': {
     type: 'string',
     default: 'apiserver.local.config/certificates',
-    description: 'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
+    description:
+      'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
   },
   'tls-cert-file': { type: 'string', description: 'Serving certificate (PEM, may include the chain).' },
   'tls-private-key-file': { type: 'string', description: 'Private key of --tls-cert-file.' },
-  'service-name': { type: 'string', default: 'catalog-apiserver', description: 'In-cluster Service name, added to the self-signed certificate.' },
-  'service-namespace': { type: 'string', default: 'catalog', description: 'In-cluster Service namespace, added to the self-signed certificate.' },
-  'watch-cache': { type: 'boolean', default: true, description: 'Serve watches and resourceVersion=0 reads from memory, with one etcd watch per resource.' },
-  'max-request-body-bytes': { type: 'number', default: 3 * 1024 * 1024, description: 'Largest request body accepted.' },
-  'watch-bookmark-interval': { type: 'duration', default: '1m', description: 'How often watches that allow bookmarks get one.' },
+  'service-name': {
+    type: 'string',
+    default: 'catalog-apiserver',
+    description: 'In-cluster Service name, added to the self-signed certificate.',
+  },
+  'service-namespace': {
+    type: 'string',
+    default: 'catalog',
+    description: 'In-cluster Service namespace, added to the self-signed certificate.',
+  },
+  'watch-cache': {
+    type: 'boolean',
+    default: true,
+    description: 'Serve watches and resourceVersion=0 reads from memory, with one etcd watch per resource.',
+  },
+  'max-request-body-bytes': {
+    type: 'number',
+    default: 3 * 1024 * 1024,
+    description: 'Largest request body accepted.',
+  },
+  'watch-bookmark-interval': {
+    type: 'duration',
+    default: '1m',
+    description: 'How often watches that allow bookmarks get one.',
+  },
   'enable-admission-plugins': {
     type: 'list',
     description: `Admission plugins to run, in order (default: ${defaultAdmissionPlugins.join(',')}). Known: ${Object.keys(admissionPlugins).join(', ')}.`,
@@ -90,10 +158,16 @@ export const flagSpecs: Record<string, FlagSpec> = {
     description:
       'Also serve core/v1 namespaces, secrets, configmaps, events and coordination.k8s.io/v1 leases from the same etcd, with a namespace lifecycle controller, so that kubectl and client libraries work with no Kubernetes cluster.',
   },
-  'min-request-timeout': { type: 'number', default: 1800, description: 'Watches without timeoutSeconds end after a random time between this many seconds and twice it.' },
+  'min-request-timeout': {
+    type: 'number',
+    default: 1800,
+    description:
+      'Watches without timeoutSeconds end after a random time between this many seconds and twice it.',
+  },
   kubeconfig: {
     type: 'string',
-    description: 'The cluster this server belongs to; --authentication-kubeconfig and --authorization-kubeconfig default to it.',
+    description:
+      'The cluster this server belongs to; --authentication-kubeconfig and --authorization-kubeconfig default to it.',
   },
   ...authenticationFlags,
   ...authorizationFlags,
@@ -121,7 +195,13 @@ export interface Options {
 function authOptions(f: FlagValues): AuthOptions {
   const str = (name: string) => (f[name] as string | undefined) || undefined;
   const list = (name: string) => f[name] as string[];
-  for (const name of ['requestheader-username-headers', 'requestheader-uid-headers', 'requestheader-group-headers', 'requestheader-extra-headers-prefix', 'requestheader-allowed-names']) {
+  for (const name of [
+    'requestheader-username-headers',
+    'requestheader-uid-headers',
+    'requestheader-group-headers',
+    'requestheader-extra-headers-prefix',
+    'requestheader-allowed-names',
+  ]) {
     if (list(name).some((v) => v.trim() === '')) throw new FlagError(`empty value in --${name}`);
   }
   return {
@@ -165,8 +245,19 @@ export function parseOptions(argv: string[]): Options | undefined {
     bindAddress: f['bind-address'] as string,
     securePort: f['secure-port'] as number,
     certDir: f['cert-dir'] as string,
-    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } : undefined,
-    serviceHosts: ['localhost', '127.0.0.1', '::1', svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`],
+    tls:
+      certFile && keyFile
+        ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
+        : undefined,
+    serviceHosts: [
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      svc,
+      `${svc}.${ns}`,
+      `${svc}.${ns}.svc`,
+      `${svc}.${ns}.svc.cluster.local`,
+    ],
     watchCache: f['watch-cache'] as boolean,
     maxRequestBodyBytes: f['max-request-body-bytes'] as number,
     bookmarkIntervalMs: f['watch-bookmark-interval'] as number,
@@ -174,9 +265,14 @@ export function parseOptions(argv: string[]): Options | undefined {
     standalone: f['standalone'] as boolean,
     kubeconfig: f['kubeconfig'] as string | undefined,
     auth: authOptions(f),
-    admissionPlugins: ((f['enable-admission-plugins'] as string[] | undefined) ?? defaultAdmissionPlugins).map((name) => {
+    admissionPlugins: (
+      (f['enable-admission-plugins'] as string[] | undefined) ?? defaultAdmissionPlugins
+    ).map((name) => {
       const plugin = admissionPlugins[name];
-      if (!plugin) throw new FlagError(`unknown admission plugin "${name}" (known: ${Object.keys(admissionPlugins).join(', ')})`);
+      if (!plugin)
+        throw new FlagError(
+          `unknown admission plugin "${name}" (known: ${Object.keys(admissionPlugins).join(', ')})`,
+        );
       return plugin;
     }),
   };

@@ -1,10 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import type { KubeObject } from '../../api-types/meta';
 import { StorageError, type StorageEvent } from '../../pkg/storage';
-import { expired, type StatusError } from './errors';
+import { expired, StatusError } from './errors';
 import type { ListOptions } from './list-options';
 import type { Registry } from './registry';
-import { objectJson, partialObjectMetadata, toTable, type IncludeObject, type Representation } from './representation';
+import {
+  objectJson,
+  partialObjectMetadata,
+  toTable,
+  type IncludeObject,
+  type Representation,
+} from './representation';
 
 export interface WatchRequest {
   registry: Registry;
@@ -29,21 +35,44 @@ const maxBufferedBytes = 64 * 1024 * 1024;
  * window; otherwise etcd does, which still has the history unless compacted (then the stream ends
  * with an ERROR event carrying 410 Expired, as kube-apiserver does).
  */
-export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker: WatchTracker): Promise<void> {
+export async function serveWatch(
+  req: WatchRequest,
+  res: ServerResponse,
+  tracker: WatchTracker,
+): Promise<void> {
   const { registry, namespace, opts } = req;
-  const sel = registry.selection(opts, req.name);
+  let sel: ReturnType<Registry['selection']>;
+  try {
+    sel = registry.selection(opts, req.name);
+  } catch (e) {
+    // the reply is already hijacked: a bad selector must be answered here or the request hangs
+    if (!(e instanceof StatusError)) throw e;
+    res.writeHead(e.code, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(e.toStatus()));
+    return;
+  }
   const inScope = (obj: KubeObject) =>
-    (namespace === undefined || !registry.def.namespaced || obj.metadata.namespace === namespace) && sel.matches(obj);
+    (namespace === undefined || !registry.def.namespaced || obj.metadata.namespace === namespace) &&
+    sel.matches(obj);
 
   const render = (obj: KubeObject): string => {
     const rep = req.representation;
-    if (rep.as === 'Table') return JSON.stringify(toTable(registry.def, [obj], rep.version, req.includeObject));
+    if (rep.as === 'Table') {
+      return JSON.stringify(
+        toTable(registry.def, [obj], rep.version, req.includeObject, {
+          resourceVersion: obj.metadata.resourceVersion,
+        }),
+      );
+    }
     if (rep.as === 'PartialObjectMetadata') return JSON.stringify(partialObjectMetadata(obj, rep.version));
     return objectJson(obj);
   };
 
   let closed = false;
+  /** What this stream has delivered up to: its start revision, then its last event. */
   let lastRevision = 0;
+  /** Set once the watch cache feeds this stream: everything up to the cache's revision has then been delivered. */
+  let fromCache = false;
   const cleanups: Array<() => void> = [];
   const close = () => {
     if (closed) return;
@@ -73,8 +102,17 @@ export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker
     write(type, render(obj));
   };
   const bookmark = () => {
-    const rv = String(Math.max(lastRevision, registry.cache?.revision ?? 0));
-    write('BOOKMARK', JSON.stringify({ kind: registry.def.kind, apiVersion: registry.apiVersion, metadata: { resourceVersion: rv } }));
+    if (lastRevision === 0) return; // the start revision is not known yet
+    // a bookmark promises every change up to it: the cache's revision only when the cache is the feed
+    const rv = String(Math.max(lastRevision, fromCache ? (registry.cache?.revision ?? 0) : 0));
+    write(
+      'BOOKMARK',
+      JSON.stringify({
+        kind: registry.def.kind,
+        apiVersion: registry.apiVersion,
+        metadata: { resourceVersion: rv },
+      }),
+    );
   };
 
   let afterRevision: number;
@@ -87,8 +125,14 @@ export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker
     } else if (now) {
       send(before ? 'MODIFIED' : 'ADDED', ev.object, ev.revision);
     } else if (before) {
-      // moved out of the selection: to this watcher it is gone
-      send('DELETED', ev.object, ev.revision);
+      // moved out of the selection: to this watcher it is gone, as it last saw it (kube sends the
+      // previous state at the event's resourceVersion)
+      const prev = ev.prevObject!;
+      send(
+        'DELETED',
+        { ...prev, metadata: { ...prev.metadata, resourceVersion: String(ev.revision) } },
+        ev.revision,
+      );
     }
   };
 
@@ -122,11 +166,13 @@ export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker
     } else {
       afterRevision = Number(rv);
     }
+    lastRevision = Math.max(lastRevision, afterRevision);
     if (closed) return;
     if (cache) {
       await cache.ready;
       try {
         const sub = cache.watch(afterRevision, { send: onEvent, close });
+        fromCache = true;
         cleanups.push(() => sub.unsubscribe());
         return;
       } catch (e) {
@@ -137,7 +183,10 @@ export async function serveWatch(req: WatchRequest, res: ServerResponse, tracker
     const handle = await registry.store.watch(
       afterRevision,
       (events) => events.forEach(onEvent),
-      (e) => sendError(e.code === 'Expired' ? expired(`too old resource version: ${afterRevision}`) : expired(e.message)),
+      (e) =>
+        sendError(
+          e.code === 'Expired' ? expired(`too old resource version: ${afterRevision}`) : expired(e.message),
+        ),
     );
     if (closed) void handle.stop();
     else cleanups.push(() => void handle.stop());

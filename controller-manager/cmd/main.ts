@@ -45,7 +45,9 @@ function main(): void {
   try {
     opts = parseOptions(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`catalog-controller-manager: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`);
+    process.stderr.write(
+      `catalog-controller-manager: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`,
+    );
     process.exit(2);
   }
   if (!opts) {

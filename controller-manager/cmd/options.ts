@@ -19,19 +19,37 @@ export const knownFeatureGates: Record<string, boolean> = {
 export const flagSpecs: Record<string, FlagSpec> = {
   kubeconfig: {
     type: 'string',
-    description: 'Kubeconfig of the API server holding the servicecatalog and core kinds; the in-cluster service account when empty.',
+    description:
+      'Kubeconfig of the API server holding the servicecatalog and core kinds; the in-cluster service account when empty.',
   },
-  'bind-address': { type: 'string', default: '0.0.0.0', description: 'Address to serve /healthz, /readyz and /metrics on.' },
-  'secure-port': { type: 'number', default: 8444, description: 'HTTPS port for /healthz, /readyz and /metrics (0 picks a free port).' },
+  'bind-address': {
+    type: 'string',
+    default: '0.0.0.0',
+    description: 'Address to serve /healthz, /readyz and /metrics on.',
+  },
+  'secure-port': {
+    type: 'number',
+    default: 8444,
+    description: 'HTTPS port for /healthz, /readyz and /metrics (0 picks a free port).',
+  },
   'cert-dir': {
     type: 'string',
     default: 'controller-manager.local.config/certificates',
-    description: 'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
+    description:
+      'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
   },
   'tls-cert-file': { type: 'string', description: 'Serving certificate (PEM, may include the chain).' },
   'tls-private-key-file': { type: 'string', description: 'Private key of --tls-cert-file.' },
-  'resync-interval': { type: 'duration', default: '5m', description: 'How often every cached object is handed to its controller again.' },
-  'broker-relist-interval': { type: 'duration', default: '24h', description: "How often a broker's catalog is fetched again." },
+  'resync-interval': {
+    type: 'duration',
+    default: '5m',
+    description: 'How often every cached object is handed to its controller again.',
+  },
+  'broker-relist-interval': {
+    type: 'duration',
+    default: '24h',
+    description: "How often a broker's catalog is fetched again.",
+  },
   'concurrent-syncs': { type: 'number', default: 5, description: 'Workers per controller queue.' },
   'reconciliation-retry-duration': {
     type: 'duration',
@@ -41,15 +59,29 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'operation-polling-maximum-backoff-duration': {
     type: 'duration',
     default: '20m',
-    description: 'Cap of the per-object exponential backoff (which starts at 1s) of retries and of polling asynchronous operations.',
+    description:
+      'Cap of the per-object exponential backoff (which starts at 1s) of retries and of polling asynchronous operations.',
   },
-  'osb-api-request-timeout': { type: 'duration', default: '60s', description: 'Timeout of each request to a broker.' },
-  'cluster-id-configmap-name': { type: 'string', default: 'cluster-info', description: 'ConfigMap holding this cluster\'s ID (key "id"), created with a random UUID when missing.' },
-  'cluster-id-configmap-namespace': { type: 'string', default: 'default', description: 'Namespace of --cluster-id-configmap-name.' },
+  'osb-api-request-timeout': {
+    type: 'duration',
+    default: '60s',
+    description: 'Timeout of each request to a broker.',
+  },
+  'cluster-id-configmap-name': {
+    type: 'string',
+    default: 'cluster-info',
+    description: 'ConfigMap holding this cluster\'s ID (key "id"), created with a random UUID when missing.',
+  },
+  'cluster-id-configmap-namespace': {
+    type: 'string',
+    default: 'default',
+    description: 'Namespace of --cluster-id-configmap-name.',
+  },
   'leader-elect': {
     type: 'boolean',
     default: true,
-    description: 'Run the controllers only while holding a coordination.k8s.io/v1 Lease, so that replicas can stand by.',
+    description:
+      'Run the controllers only while holding a coordination.k8s.io/v1 Lease, so that replicas can stand by.',
   },
   'leader-elect-lease-duration': {
     type: 'duration',
@@ -61,10 +93,25 @@ export const flagSpecs: Record<string, FlagSpec> = {
     default: '10s',
     description: 'How long the leader keeps trying to renew the lease before it stops leading (and exits).',
   },
-  'leader-elect-retry-period': { type: 'duration', default: '2s', description: 'How often candidates try to acquire or renew the lease.' },
-  'leader-elect-resource-name': { type: 'string', default: 'service-catalog-controller-manager', description: 'Name of the leader Lease.' },
-  'leader-elect-resource-namespace': { type: 'string', default: 'kube-system', description: 'Namespace of the leader Lease.' },
-  'leader-election-namespace': { type: 'string', description: 'The original\'s name for --leader-elect-resource-namespace (takes precedence when given).' },
+  'leader-elect-retry-period': {
+    type: 'duration',
+    default: '2s',
+    description: 'How often candidates try to acquire or renew the lease.',
+  },
+  'leader-elect-resource-name': {
+    type: 'string',
+    default: 'service-catalog-controller-manager',
+    description: 'Name of the leader Lease.',
+  },
+  'leader-elect-resource-namespace': {
+    type: 'string',
+    default: 'kube-system',
+    description: 'Namespace of the leader Lease.',
+  },
+  'leader-election-namespace': {
+    type: 'string',
+    description: "The original's name for --leader-elect-resource-namespace (takes precedence when given).",
+  },
   'feature-gates': {
     type: 'list',
     description: `Key=value pairs of feature gates. Known: ${Object.entries(knownFeatureGates)
@@ -91,7 +138,8 @@ function parseFeatureGates(pairs: string[]): Record<string, boolean> {
   for (const pair of pairs) {
     const [key, value] = pair.split('=');
     if (!(key in knownFeatureGates)) throw new FlagError(`unrecognized feature gate: ${key}`);
-    if (value !== 'true' && value !== 'false') throw new FlagError(`invalid value of ${key}: ${value}, want true or false`);
+    if (value !== 'true' && value !== 'false')
+      throw new FlagError(`invalid value of ${key}: ${value}, want true or false`);
     gates[key] = value === 'true';
   }
   return gates;
@@ -107,7 +155,8 @@ export function parseOptions(argv: string[]): Options | undefined {
     throw new FlagError('--tls-cert-file and --tls-private-key-file go together');
   }
   const concurrentSyncs = f['concurrent-syncs'] as number;
-  if (!Number.isInteger(concurrentSyncs) || concurrentSyncs < 1) throw new FlagError('--concurrent-syncs must be a positive integer');
+  if (!Number.isInteger(concurrentSyncs) || concurrentSyncs < 1)
+    throw new FlagError('--concurrent-syncs must be a positive integer');
   const featureGates = parseFeatureGates((f['feature-gates'] as string[] | undefined) ?? []);
   const leaderElection: LeaderElectionOptions = {
     enabled: f['leader-elect'] as boolean,
@@ -115,7 +164,8 @@ export function parseOptions(argv: string[]): Options | undefined {
     renewDeadlineMs: f['leader-elect-renew-deadline'] as number,
     retryPeriodMs: f['leader-elect-retry-period'] as number,
     resourceName: f['leader-elect-resource-name'] as string,
-    resourceNamespace: ((f['leader-election-namespace'] as string | undefined) ?? f['leader-elect-resource-namespace']) as string,
+    resourceNamespace: ((f['leader-election-namespace'] as string | undefined) ??
+      f['leader-elect-resource-namespace']) as string,
   };
   if (leaderElection.enabled) {
     const problem = validateTimings(leaderElection);
@@ -126,7 +176,10 @@ export function parseOptions(argv: string[]): Options | undefined {
     bindAddress: f['bind-address'] as string,
     securePort: f['secure-port'] as number,
     certDir: f['cert-dir'] as string,
-    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } : undefined,
+    tls:
+      certFile && keyFile
+        ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
+        : undefined,
     serviceHosts: ['localhost', '127.0.0.1', '::1', hostname()],
     controller: {
       resyncIntervalMs: f['resync-interval'] as number,

@@ -3,9 +3,10 @@ import type { BrokerCondition, CommonServiceBrokerStatus, ConditionStatus } from
 import { secretResource, type Secret } from '../../api-types/core/secret';
 import type { KubeObject } from '../../api-types/meta';
 import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
-import { FINALIZER, jsonEqual, parseGoDuration } from '../../apiserver/registry/validation';
+import { FINALIZER, parseGoDuration } from '../../apiserver/registry/validation';
+import { jsonEqual } from '../../pkg/json';
 import { isAlreadyExists, isConflict, type ResourceType } from '../../pkg/kube/client';
-import { OSBMetrics, type Catalog } from '../../pkg/osb';
+import { isOSBError, OSBMetrics, type Catalog, type OSBClient } from '../../pkg/osb';
 import type { ControllerContext, RunningController } from '../context';
 import { Controller, type ReconcileResult } from '../framework/controller';
 import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
@@ -45,6 +46,8 @@ export const messages = {
   retryTimeout: 'Stopping reconciliation retries because too much time has elapsed',
 } as const;
 
+const keptNote = 'the classes and plans it had are kept';
+
 export type Broker = BrokerLike & { status?: CommonServiceBrokerStatus };
 
 type Entry = KubeObject & {
@@ -59,7 +62,11 @@ const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 const WRITE_CONCURRENCY = 32;
 
 /** Runs fn over items, `limit` at a time; every item runs, and the failures are thrown together. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   const errors: unknown[] = [];
   let next = 0;
   const lane = async () => {
@@ -113,7 +120,8 @@ export function setCondition(
   status.conditions = conditions;
 }
 
-const conditionOf = (b: Broker | undefined, type: string) => b?.status?.conditions?.find((c) => c.type === type);
+const conditionOf = (b: Broker | undefined, type: string) =>
+  b?.status?.conditions?.find((c) => c.type === type);
 
 function gauge(registry: Registry, name: string, help: string): Gauge<'broker'> {
   return (
@@ -124,11 +132,16 @@ function gauge(registry: Registry, name: string, help: string): Gauge<'broker'> 
 
 interface Shared {
   clients: BrokerClients;
+  /** Broker controllers running on this context; the last to stop closes the clients. */
+  running: number;
   classCount: Gauge<'broker'>;
   planCount: Gauge<'broker'>;
 }
 
 const shared = new WeakMap<ControllerContext, Shared>();
+
+/** The key of a broker's client in brokerClients(ctx): its kind and its key (namespace/name or name). */
+export const brokerClientKey = (kind: string, key: string) => `${kind}:${key}`;
 
 /**
  * The OSB clients of every broker, one set per controller-manager: the broker controllers build
@@ -143,12 +156,15 @@ function sharedState(ctx: ControllerContext): Shared {
   if (!s) {
     const secrets = ctx.informers.for<Secret>(secretResource);
     s = {
+      running: 0,
       clients: new BrokerClients({
         timeoutMs: ctx.options.osbApiRequestTimeoutMs,
         metrics: new OSBMetrics(ctx.metrics),
         // the cache when it is filled (it is watched anyway, to notice Secrets appearing)
         readSecret: (namespace, name) =>
-          secrets.synced ? secrets.get(namespace, name) : ctx.client.get<Secret>(secretResource, namespace, name),
+          secrets.synced
+            ? secrets.get(namespace, name)
+            : ctx.client.get<Secret>(secretResource, namespace, name),
       }),
       classCount: gauge(
         ctx.metrics,
@@ -179,15 +195,36 @@ export class BrokerReconciler {
   private readonly state: Shared;
   /** What our own status writes returned, until the cache catches up with them. */
   private readonly written = new Map<string, Broker>();
+  /** Changes seen while a status write of that broker was in flight, judged once it returns. */
+  private readonly writing = new Map<string, Broker[]>();
 
   constructor(
     private readonly ctx: ControllerContext,
     readonly scope: CatalogScope,
+    /** Queues a broker for reconciling. */
+    private readonly enqueue: (key: string) => void,
   ) {
     this.brokers = ctx.informers.for<Broker>(scope.broker);
     this.classes = ctx.informers.for<Entry>(scope.class);
     this.plans = ctx.informers.for<Entry>(scope.plan);
     this.state = sharedState(ctx);
+  }
+
+  /**
+   * The informer handler: queues the broker unless the change is our own last status write, which
+   * needs no reconcile (a failure is retried with backoff, a success relists on its timer) and
+   * would otherwise retry a failing broker at once. The watch may deliver that change before the
+   * write's answer arrives: changes seen meanwhile are judged when it does.
+   */
+  observe(broker: Broker): void {
+    const key = keyOf(broker);
+    const pending = this.writing.get(key);
+    if (pending) pending.push(broker);
+    else if (!this.isOwnWrite(key, broker)) this.enqueue(key);
+  }
+
+  private isOwnWrite(key: string, broker: Broker): boolean {
+    return this.written.get(key)?.metadata.resourceVersion === broker.metadata.resourceVersion;
   }
 
   private get kind() {
@@ -211,7 +248,7 @@ export class BrokerReconciler {
 
   private forget(key: string): void {
     this.written.delete(key);
-    this.state.clients.remove(`${this.kind}:${key}`);
+    this.state.clients.remove(brokerClientKey(this.kind, key));
     this.state.classCount.remove({ broker: key });
     this.state.planCount.remove({ broker: key });
   }
@@ -244,28 +281,43 @@ export class BrokerReconciler {
 
   /** Fetches, checks and writes the catalog, then records the outcome on the broker. */
   private async refresh(key: string, broker: Broker): Promise<ReconcileResult> {
-    let catalog: Catalog;
+    let client: OSBClient;
     try {
-      const client = await this.state.clients.get(`${this.kind}:${key}`, broker);
-      try {
-        catalog = (await client.getCatalog()).body;
-      } catch (e) {
+      client = await this.state.clients.get(brokerClientKey(this.kind, key), broker);
+    } catch (e) {
+      if (e instanceof AuthCredentialsError) {
         return this.fail(
           key,
           broker,
-          reasons.errorFetchingCatalog,
-          `${messages.errorFetchingCatalog}Error getting broker catalog: ${(e as Error).message}`,
+          reasons.errorAuthCredentials,
+          `Error getting broker auth credentials: ${e.message}`,
         );
-      }
-    } catch (e) {
-      if (e instanceof AuthCredentialsError) {
-        return this.fail(key, broker, reasons.errorAuthCredentials, `Error getting broker auth credentials: ${e.message}`);
       }
       return this.fail(
         key,
         broker,
         reasons.errorFetchingCatalog,
         `${messages.errorFetchingCatalog}Error creating client for broker "${key}": ${(e as Error).message}`,
+      );
+    }
+    let catalog: Catalog;
+    try {
+      catalog = (await client.getCatalog()).body;
+    } catch (e) {
+      // a JSON body that is not a catalog (fields missing or of the wrong type) is an invalid catalog
+      if (isOSBError(e) && e.malformedBody && e.httpStatus === 200 && typeof e.body === 'object') {
+        return this.fail(
+          key,
+          broker,
+          reasons.invalidCatalog,
+          `The broker's catalog is invalid; ${keptNote}: ${e.description}`,
+        );
+      }
+      return this.fail(
+        key,
+        broker,
+        reasons.errorFetchingCatalog,
+        `${messages.errorFetchingCatalog}Error getting broker catalog: ${(e as Error).message}`,
       );
     }
 
@@ -276,7 +328,7 @@ export class BrokerReconciler {
         key,
         broker,
         reasons.invalidCatalog,
-        `The broker's catalog is invalid (${n} problem${n === 1 ? '' : 's'}); the classes and plans it had are kept: ${violations.join('; ')}`,
+        `The broker's catalog is invalid (${n} problem${n === 1 ? '' : 's'}); ${keptNote}: ${violations.join('; ')}`,
       );
     }
 
@@ -319,12 +371,20 @@ export class BrokerReconciler {
     const nowMs = Date.now();
     const now = rfc3339(nowMs);
     const started = Date.parse(broker.status?.operationStartTime ?? '');
-    const givingUp = !Number.isNaN(started) && nowMs - started >= this.ctx.options.reconciliationRetryDurationMs;
+    const givingUp =
+      !Number.isNaN(started) && nowMs - started >= this.ctx.options.reconciliationRetryDurationMs;
     const generation = broker.metadata.generation ?? 0;
     await this.writeStatus(key, broker, (s) => {
       setCondition(s, 'Ready', 'False', reason, message, now);
       if (givingUp) {
-        setCondition(s, 'Failed', 'True', reasons.errorReconciliationRetryTimeout, messages.retryTimeout, now);
+        setCondition(
+          s,
+          'Failed',
+          'True',
+          reasons.errorReconciliationRetryTimeout,
+          messages.retryTimeout,
+          now,
+        );
         delete s.operationStartTime;
         s.reconciledGeneration = generation;
       } else {
@@ -332,14 +392,23 @@ export class BrokerReconciler {
       }
     });
     if (givingUp) {
-      this.ctx.recorder.event(broker, 'Warning', reasons.errorReconciliationRetryTimeout, messages.retryTimeout);
+      this.ctx.recorder.event(
+        broker,
+        'Warning',
+        reasons.errorReconciliationRetryTimeout,
+        messages.retryTimeout,
+      );
       return {};
     }
     return { requeue: true };
   }
 
   /** Writes status when `mutate` changes it, with an Event when the Ready condition changes. */
-  private async writeStatus(key: string, broker: Broker, mutate: (s: CommonServiceBrokerStatus) => void): Promise<void> {
+  private async writeStatus(
+    key: string,
+    broker: Broker,
+    mutate: (s: CommonServiceBrokerStatus) => void,
+  ): Promise<void> {
     const apply = (b: Broker) => {
       b.status ??= {};
       mutate(b.status);
@@ -347,12 +416,28 @@ export class BrokerReconciler {
     const probe = structuredClone(broker);
     apply(probe);
     if (jsonEqual(probe.status, broker.status)) return;
-    const written = await this.ctx.updateStatus<Broker>(this.scope.broker, broker, apply);
-    this.written.set(key, written);
+    this.writing.set(key, []);
+    let written: Broker;
+    try {
+      written = await this.ctx.updateStatus<Broker>(this.scope.broker, broker, apply);
+      this.written.set(key, written);
+    } finally {
+      const seen = this.writing.get(key) ?? [];
+      this.writing.delete(key);
+      if (seen.some((b) => !this.isOwnWrite(key, b))) this.enqueue(key);
+    }
     const before = conditionOf(broker, 'Ready');
     const after = conditionOf(written, 'Ready');
-    if (after && (before?.status !== after.status || before.reason !== after.reason || before.message !== after.message)) {
-      this.ctx.recorder.event(written, after.status === 'True' ? 'Normal' : 'Warning', after.reason ?? '', after.message ?? '');
+    if (
+      after &&
+      (before?.status !== after.status || before.reason !== after.reason || before.message !== after.message)
+    ) {
+      this.ctx.recorder.event(
+        written,
+        after.status === 'True' ? 'Normal' : 'Warning',
+        after.reason ?? '',
+        after.message ?? '',
+      );
     }
   }
 
@@ -388,7 +473,14 @@ export class BrokerReconciler {
       names(plansById),
     );
     await forEachLimit(desired.classes, WRITE_CONCURRENCY, (d) =>
-      this.upsert(this.scope.class, this.classes, classCatalogFields, broker, d, classesById.get(d.externalID)),
+      this.upsert(
+        this.scope.class,
+        this.classes,
+        classCatalogFields,
+        broker,
+        d,
+        classesById.get(d.externalID),
+      ),
     );
     await forEachLimit(desired.plans, WRITE_CONCURRENCY, (d) =>
       this.upsert(this.scope.plan, this.plans, planCatalogFields, broker, d, plansById.get(d.externalID)),
@@ -396,8 +488,12 @@ export class BrokerReconciler {
     const keepClasses = new Set(desired.classes.map((d) => d.externalID));
     const keepPlans = new Set(desired.plans.map((d) => d.externalID));
     const gone = [
-      ...existingClasses.filter((e) => !keepClasses.has(String(e.spec?.externalID))).map((e) => [this.scope.class, e] as const),
-      ...existingPlans.filter((e) => !keepPlans.has(String(e.spec?.externalID))).map((e) => [this.scope.plan, e] as const),
+      ...existingClasses
+        .filter((e) => !keepClasses.has(String(e.spec?.externalID)))
+        .map((e) => [this.scope.class, e] as const),
+      ...existingPlans
+        .filter((e) => !keepPlans.has(String(e.spec?.externalID)))
+        .map((e) => [this.scope.plan, e] as const),
     ].filter(([, e]) => isManaged(e) && !e.status?.removedFromBrokerCatalog);
     await forEachLimit(gone, WRITE_CONCURRENCY, async ([type, e]) => {
       await this.ctx.updateStatus<Entry>(type, e, (latest) => {
@@ -493,17 +589,27 @@ export class BrokerReconciler {
       this.forget(key);
       return {};
     }
-    const del = (type: ResourceType) => async (e: Entry) =>
-      this.ctx.client.delete(type, e.metadata.namespace, e.metadata.name!);
-    for (const [type, informer, reason] of [
-      [this.scope.plan, this.plans, reasons.errorDeletingPlan(this.scope)],
-      [this.scope.class, this.classes, reasons.errorDeletingClass(this.scope)],
+    // from the server, not the cache: entries written moments ago must not be left behind
+    const list = (type: ResourceType) =>
+      this.ctx.client
+        .list<Entry>(type, broker.metadata.namespace, {
+          fieldSelector: `spec.${this.scope.brokerNameField}=${broker.metadata.name}`,
+        })
+        .then((l) => l.items);
+    const [plans, classes] = await Promise.all([list(this.scope.plan), list(this.scope.class)]);
+    for (const [type, items, reason, what] of [
+      [this.scope.plan, plans, reasons.errorDeletingPlan(this.scope), 'plans'],
+      [this.scope.class, classes, reasons.errorDeletingClass(this.scope), 'classes'],
     ] as const) {
       try {
-        await forEachLimit(this.entriesOf(informer, broker), WRITE_CONCURRENCY, del(type));
+        await forEachLimit(items, WRITE_CONCURRENCY, (e) =>
+          this.ctx.client.delete(type, e.metadata.namespace, e.metadata.name!),
+        );
       } catch (e) {
-        const message = `Error deleting ${type.kind === this.scope.plan.kind ? 'plans' : 'classes'} of the broker: ${(e as Error).message}`;
-        await this.writeStatus(key, broker, (s) => setCondition(s, 'Ready', 'Unknown', reason, message, rfc3339(Date.now())));
+        const message = `Error deleting ${what} of the broker: ${(e as Error).message}`;
+        await this.writeStatus(key, broker, (s) =>
+          setCondition(s, 'Ready', 'Unknown', reason, message, rfc3339(Date.now())),
+        );
         return { requeue: true };
       }
     }
@@ -511,19 +617,35 @@ export class BrokerReconciler {
       try {
         await this.ctx.client.update<Broker>(this.scope.broker, {
           ...broker,
-          metadata: { ...broker.metadata, finalizers: (broker.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+          metadata: {
+            ...broker.metadata,
+            finalizers: (broker.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+          },
         });
         break;
       } catch (e) {
         if (!isConflict(e) || attempt >= 5) throw e;
-        const current = await this.ctx.client.get<Broker>(this.scope.broker, broker.metadata.namespace, broker.metadata.name!);
-        if (!current || current.metadata.uid !== broker.metadata.uid || !(current.metadata.finalizers ?? []).includes(FINALIZER)) {
+        const current = await this.ctx.client.get<Broker>(
+          this.scope.broker,
+          broker.metadata.namespace,
+          broker.metadata.name!,
+        );
+        if (
+          !current ||
+          current.metadata.uid !== broker.metadata.uid ||
+          !(current.metadata.finalizers ?? []).includes(FINALIZER)
+        ) {
           break;
         }
         broker = current;
       }
     }
-    this.ctx.recorder.event(broker, 'Normal', reasons.deleted(this.scope), `The broker ${broker.metadata.name} was deleted successfully.`);
+    this.ctx.recorder.event(
+      broker,
+      'Normal',
+      reasons.deleted(this.scope),
+      `The broker ${broker.metadata.name} was deleted successfully.`,
+    );
     this.forget(key);
     return {};
   }
@@ -579,9 +701,14 @@ export class RemovedEntryReconciler {
     if (!entry?.status?.removedFromBrokerCatalog || entry.metadata.deletionTimestamp) return {};
     const inUse = this.instances
       .list(this.scope.namespaced ? namespace : undefined)
-      .some((inst) => ((inst.spec ?? {}) as Record<string, { name?: string } | undefined>)[field]?.name === name);
+      .some(
+        (inst) => ((inst.spec ?? {}) as Record<string, { name?: string } | undefined>)[field]?.name === name,
+      );
     if (inUse) return {};
-    this.ctx.log.info({ [type.kind]: key.slice(i + 1) }, 'removed from the broker catalog and unused; deleting');
+    this.ctx.log.info(
+      { [type.kind]: key.slice(i + 1) },
+      'removed from the broker catalog and unused; deleting',
+    );
     await this.ctx.client.delete(type, namespace, name);
     return {};
   }
@@ -592,19 +719,24 @@ export class RemovedEntryReconciler {
  * plans that left the catalog once unused. Workers start once the informers they read have synced.
  */
 export function startBrokerController(ctx: ControllerContext, scope: CatalogScope): RunningController {
-  const brokers = new BrokerReconciler(ctx, scope);
+  const name = scope.broker.kind;
+  const opts = {
+    workers: ctx.options.concurrentSyncs,
+    limiter: ctx.limiter,
+    log: ctx.log,
+    metrics: ctx.controllerMetrics,
+  };
+  const brokerController: Controller = new Controller(name, (key) => brokers.reconcile(key), opts);
+  const brokers = new BrokerReconciler(ctx, scope, (key) => brokerController.enqueue(key));
   const removed = new RemovedEntryReconciler(ctx, scope);
   const secrets = ctx.informers.for<Secret>(secretResource);
-  const name = `${scope.broker.kind}`;
-  const opts = { workers: ctx.options.concurrentSyncs, limiter: ctx.limiter, log: ctx.log, metrics: ctx.controllerMetrics };
-  const brokerController = new Controller(name, (key) => brokers.reconcile(key), opts);
   const removedController = new Controller(
     `${scope.class.kind}+${scope.plan.kind}`,
     (key) => removed.reconcile(key),
     opts,
   );
 
-  brokers.brokers.onChange((b) => brokerController.enqueue(keyOf(b)));
+  brokers.brokers.onChange((b) => brokers.observe(b));
   // a Secret appearing or changing may be what a broker waits for
   secrets.onChange((secret) => {
     const { namespace, name: secretName } = secret.metadata;
@@ -621,6 +753,8 @@ export function startBrokerController(ctx: ControllerContext, scope: CatalogScop
   });
   removed.instances.onChange((inst) => removed.keysFor(inst).forEach((k) => removedController.enqueue(k)));
 
+  const state = sharedState(ctx);
+  state.running++;
   let stopped = false;
   const informers = [brokers.brokers, brokers.classes, brokers.plans, removed.instances, secrets];
   const started = Promise.all(informers.map((i) => i.start(ctx.options.resyncIntervalMs))).then(() => {
@@ -633,11 +767,15 @@ export function startBrokerController(ctx: ControllerContext, scope: CatalogScop
   return {
     name,
     async stop() {
+      if (stopped) return;
       stopped = true;
       await Promise.all([brokerController.stop(), removedController.stop()]);
+      if (--state.running === 0) await state.clients.close();
     },
   };
 }
 
-export const startClusterServiceBrokerController = (ctx: ControllerContext) => startBrokerController(ctx, clusterScope);
-export const startServiceBrokerController = (ctx: ControllerContext) => startBrokerController(ctx, namespacedScope);
+export const startClusterServiceBrokerController = (ctx: ControllerContext) =>
+  startBrokerController(ctx, clusterScope);
+export const startServiceBrokerController = (ctx: ControllerContext) =>
+  startBrokerController(ctx, namespacedScope);

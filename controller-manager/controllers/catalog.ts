@@ -199,13 +199,15 @@ export function schemaProblem(schema: unknown): string {
 
 function checkSchema(schema: AnySchemaObject): string {
   const uri = schema.$schema;
-  if (typeof uri !== 'string') return 'has no $schema (the OSB API requires it to declare the JSON Schema version)';
+  if (typeof uri !== 'string')
+    return 'has no $schema (the OSB API requires it to declare the JSON Schema version)';
   const draft = draftOf(uri);
   if (!draft) {
     return `declares $schema "${uri}", which is not JSON Schema draft-04, draft-06, draft-07, 2019-09 or 2020-12`;
   }
   const refs = externalRefs(schema);
-  if (refs.length) return `has external references (${refs.map((r) => `"${r}"`).join(', ')}), which the OSB API forbids`;
+  if (refs.length)
+    return `has external references (${refs.map((r) => `"${r}"`).join(', ')}), which the OSB API forbids`;
   const ajv = compilerFor(draft);
   // compile registers the schema (and any $id inside it); take it all out again so that the
   // next catalog, which carries the same ids, compiles too and nothing piles up
@@ -238,8 +240,11 @@ const schemaPaths = [
 function planSchemas(plan: ServicePlan): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [kind, op] of schemaPaths) {
-    const holder = (plan.schemas?.[kind] as Record<string, { parameters?: unknown } | undefined> | undefined)?.[op];
-    if (holder && holder.parameters !== undefined) out.push([`schemas.${kind}.${op}.parameters`, holder.parameters]);
+    const holder = (
+      plan.schemas?.[kind] as Record<string, { parameters?: unknown } | undefined> | undefined
+    )?.[op];
+    if (holder && holder.parameters !== undefined)
+      out.push([`schemas.${kind}.${op}.parameters`, holder.parameters]);
   }
   return out;
 }
@@ -262,14 +267,16 @@ export function validateCatalog(catalog: Catalog): string[] {
     if (!nonEmpty(svc.name)) say('name must be a non-empty string');
     else {
       const other = offeringNames.get(svc.name);
-      if (other !== undefined) say(`name "${svc.name}" is also the name of services[${other}]; offering names must be unique`);
+      if (other !== undefined)
+        say(`name "${svc.name}" is also the name of services[${other}]; offering names must be unique`);
       else offeringNames.set(svc.name, si);
       if (svc.name.length > MAX_EXTERNAL) say(`name is longer than ${MAX_EXTERNAL} characters`);
     }
     if (!nonEmpty(svc.id)) say('id must be a non-empty string');
     else {
       const other = offeringIds.get(svc.id);
-      if (other !== undefined) say(`id "${svc.id}" is also the id of services[${other}]; offering ids must be unique`);
+      if (other !== undefined)
+        say(`id "${svc.id}" is also the id of services[${other}]; offering ids must be unique`);
       else offeringIds.set(svc.id, si);
       if (svc.id.length > MAX_EXTERNAL) say(`id is longer than ${MAX_EXTERNAL} characters`);
     }
@@ -284,14 +291,17 @@ export function validateCatalog(catalog: Catalog): string[] {
       else {
         const other = planNames.get(plan.name);
         if (other !== undefined) {
-          sayPlan(`name "${plan.name}" is also the name of plans[${other}] of the same offering; plan names must be unique within an offering`);
+          sayPlan(
+            `name "${plan.name}" is also the name of plans[${other}] of the same offering; plan names must be unique within an offering`,
+          );
         } else planNames.set(plan.name, pi);
         if (plan.name.length > MAX_EXTERNAL) sayPlan(`name is longer than ${MAX_EXTERNAL} characters`);
       }
       if (!nonEmpty(plan.id)) sayPlan('id must be a non-empty string');
       else {
         const other = planIds.get(plan.id);
-        if (other !== undefined) sayPlan(`id "${plan.id}" is also the id of ${other}; plan ids must be unique`);
+        if (other !== undefined)
+          sayPlan(`id "${plan.id}" is also the id of ${other}; plan ids must be unique`);
         else planIds.set(plan.id, path);
         if (plan.id.length > MAX_EXTERNAL) sayPlan(`id is longer than ${MAX_EXTERNAL} characters`);
       }
@@ -332,6 +342,8 @@ export const classCatalogFields = [
   'bindable',
   'bindingRetrievable',
   'planUpdatable',
+  'instancesRetrievable',
+  'allowContextUpdates',
   'externalMetadata',
   'tags',
   'requires',
@@ -343,6 +355,9 @@ export const planCatalogFields = [
   'description',
   'bindable',
   'free',
+  'planUpdatable',
+  'bindingRotatable',
+  'maximumPollingDuration',
   'externalMetadata',
   'instanceCreateParameterSchema',
   'instanceUpdateParameterSchema',
@@ -364,6 +379,8 @@ function classSpec(scope: CatalogScope, brokerName: string, svc: ServiceOffering
     bindable: svc.bindable,
     bindingRetrievable: svc.bindings_retrievable ?? false,
     planUpdatable: svc.plan_updateable ?? false,
+    instancesRetrievable: svc.instances_retrievable ?? false,
+    allowContextUpdates: svc.allow_context_updates ?? false,
     externalMetadata: svc.metadata,
     tags: svc.tags,
     requires: svc.requires,
@@ -384,6 +401,9 @@ function planSpec(
     // unset means "as the class says", which is what the OSB API means by leaving it out
     bindable: plan.bindable,
     free: plan.free ?? true,
+    planUpdatable: plan.plan_updateable,
+    bindingRotatable: plan.binding_rotatable ?? false,
+    maximumPollingDuration: plan.maximum_polling_duration,
     externalMetadata: plan.metadata,
     instanceCreateParameterSchema: plan.schemas?.service_instance?.create?.parameters,
     instanceUpdateParameterSchema: plan.schemas?.service_instance?.update?.parameters,
@@ -411,7 +431,11 @@ export function convertCatalog(
   const out: DesiredCatalog = { classes: [], plans: [] };
   for (const svc of catalog.services) {
     const className = existingClassNames.get(svc.id) ?? escapedName(svc.id);
-    const cls: DesiredEntry = { name: className, externalID: svc.id, spec: classSpec(scope, brokerName, svc) };
+    const cls: DesiredEntry = {
+      name: className,
+      externalID: svc.id,
+      spec: classSpec(scope, brokerName, svc),
+    };
     if (!classFilter.accepts(classProperties({ metadata: { name: className }, spec: cls.spec }))) continue;
     const plans = svc.plans
       .map((plan): DesiredEntry => {
@@ -451,7 +475,11 @@ export function isManaged(obj: KubeObject): boolean {
 }
 
 /** The object's owner references with this broker as its one controller. */
-export function ownedBy(scope: CatalogScope, meta: ObjectMeta, broker: KubeObject): ObjectMeta['ownerReferences'] {
+export function ownedBy(
+  scope: CatalogScope,
+  meta: ObjectMeta,
+  broker: KubeObject,
+): ObjectMeta['ownerReferences'] {
   const mine = brokerOwnerReference(scope, broker);
   const others = (meta.ownerReferences ?? []).filter((r) => !r.controller);
   return [...others, mine];

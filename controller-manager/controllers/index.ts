@@ -1,4 +1,5 @@
 import type { ControllerContext, RunningController } from '../context';
+import { startClusterServiceBrokerController, startServiceBrokerController } from './broker';
 
 /**
  * Starts one controller: registers its informer handlers, starts its workers, and returns how to
@@ -8,4 +9,7 @@ import type { ControllerContext, RunningController } from '../context';
 export type ControllerStarter = (ctx: ControllerContext) => RunningController | Promise<RunningController>;
 
 /** Every controller the manager runs, in start order. Each controller adds itself here. */
-export const controllers: ControllerStarter[] = [];
+export const controllers: ControllerStarter[] = [
+  startClusterServiceBrokerController,
+  startServiceBrokerController,
+];

@@ -43,7 +43,10 @@ export function authSecretRef(broker: BrokerLike): AuthSecretRef | undefined {
 }
 
 /** Reads a Secret; undefined when it does not exist. */
-export type SecretReader = (namespace: string, name: string) => Promise<Secret | undefined> | Secret | undefined;
+export type SecretReader = (
+  namespace: string,
+  name: string,
+) => Promise<Secret | undefined> | Secret | undefined;
 
 function secretValue(secret: Secret, key: string): string | undefined {
   const data = secret.data?.[key];
@@ -53,7 +56,10 @@ function secretValue(secret: Secret, key: string): string | undefined {
 }
 
 /** The credentials a broker's authInfo points at; throws AuthCredentialsError when they cannot be had. */
-export async function brokerAuth(broker: BrokerLike, readSecret: SecretReader): Promise<BrokerAuth | undefined> {
+export async function brokerAuth(
+  broker: BrokerLike,
+  readSecret: SecretReader,
+): Promise<BrokerAuth | undefined> {
   const ref = authSecretRef(broker);
   if (!ref) return undefined;
   const where = `"${ref.namespace}/${ref.name}"`;
@@ -108,8 +114,10 @@ export class BrokerClients {
     const fingerprint = createHash('sha256').update(JSON.stringify(config)).digest('hex');
     const current = this.clients.get(key);
     if (current?.fingerprint === fingerprint) return current.client;
+    const { namespace, name } = broker.metadata;
     const client = new OSBClient({
-      name: key,
+      // errors and the `broker` metrics label name the broker as users know it
+      name: namespace ? `${namespace}/${name}` : (name ?? key),
       url: config.url,
       auth,
       caBundle,

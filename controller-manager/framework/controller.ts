@@ -47,7 +47,12 @@ export class Controller {
   constructor(
     readonly name: string,
     private readonly reconcile: Reconciler,
-    private readonly opts: { workers: number; limiter: RateLimiterOptions; log: Logger; metrics: ControllerMetrics },
+    private readonly opts: {
+      workers: number;
+      limiter: RateLimiterOptions;
+      log: Logger;
+      metrics: ControllerMetrics;
+    },
   ) {
     this.queue = new WorkQueue(opts.limiter);
   }
@@ -76,7 +81,10 @@ export class Controller {
           this.opts.metrics.reconciles.inc({ controller: this.name, result: 'success' });
         }
       } catch (err) {
-        this.opts.log.warn({ controller: this.name, key, err: (err as Error).message }, 'reconcile failed; retrying with backoff');
+        this.opts.log.warn(
+          { controller: this.name, key, err: (err as Error).message },
+          'reconcile failed; retrying with backoff',
+        );
         this.opts.metrics.reconciles.inc({ controller: this.name, result: 'error' });
         this.queue.addRateLimited(key);
       } finally {

@@ -101,7 +101,13 @@ export class Recorder implements EventRecorder {
       this.opts.log.warn({ reason, object: obj.metadata.name }, 'event queue full; dropping event');
       return;
     }
-    this.queue.push({ obj: structuredClone({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata }), type, reason, message, at: this.now() });
+    this.queue.push({
+      obj: structuredClone({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata }),
+      type,
+      reason,
+      message,
+      at: this.now(),
+    });
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
@@ -122,7 +128,10 @@ export class Recorder implements EventRecorder {
         await this.write(next);
       } catch (e) {
         this.dropped?.inc({ reason: 'error' });
-        this.opts.log.warn({ reason: next.reason, object: next.obj.metadata.name, err: (e as Error).message }, 'could not write event');
+        this.opts.log.warn(
+          { reason: next.reason, object: next.obj.metadata.name, err: (e as Error).message },
+          'could not write event',
+        );
       }
     }
   }
@@ -138,12 +147,23 @@ export class Recorder implements EventRecorder {
       uid: meta.uid,
       resourceVersion: meta.resourceVersion,
     };
-    const objectKey = JSON.stringify([involvedObject.kind, involvedObject.apiVersion, namespace, meta.name, meta.uid, p.type, p.reason]);
+    const objectKey = JSON.stringify([
+      involvedObject.kind,
+      involvedObject.apiVersion,
+      namespace,
+      meta.name,
+      meta.uid,
+      p.type,
+      p.reason,
+    ]);
 
     let message = p.message;
     let key = JSON.stringify([objectKey, message]);
     const similar = this.similar.get(objectKey);
-    const group = similar && p.at - similar.since <= aggregationWindowMs ? similar : { messages: new Set<string>(), since: p.at };
+    const group =
+      similar && p.at - similar.since <= aggregationWindowMs
+        ? similar
+        : { messages: new Set<string>(), since: p.at };
     group.messages.add(message);
     this.similar.set(objectKey, group);
     if (group.messages.size >= similarEventsBeforeCombining) {
@@ -156,7 +176,11 @@ export class Recorder implements EventRecorder {
       const count = seen.count + 1;
       try {
         await this.withRetries(() =>
-          this.opts.client.patch(eventResource, seen.namespace, seen.name, { count, lastTimestamp: rfc3339(p.at), message }),
+          this.opts.client.patch(eventResource, seen.namespace, seen.name, {
+            count,
+            lastTimestamp: rfc3339(p.at),
+            message,
+          }),
         );
         this.observed.set(key, { ...seen, count, lastSeen: p.at });
         return;
@@ -194,7 +218,13 @@ export class Recorder implements EventRecorder {
       reportingComponent: this.component,
     };
     const created = await this.withRetries(() => this.opts.client.create(eventResource, event));
-    this.observed.set(key, { namespace, name: created.metadata.name!, count, firstTimestamp, lastSeen: p.at });
+    this.observed.set(key, {
+      namespace,
+      name: created.metadata.name!,
+      count,
+      firstTimestamp,
+      lastSeen: p.at,
+    });
   }
 
   /** kube names events <object>.<unix nanoseconds in hex>; strictly increasing so names never clash. */

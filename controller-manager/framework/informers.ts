@@ -180,7 +180,9 @@ export class InformerFactory {
 
   /** Kinds whose first list is not in the cache yet (for readiness). */
   unsynced(): string[] {
-    return [...this.informers.values()].filter((i) => !i.synced).map((i) => `${i.type.plural}${i.type.group ? `.${i.type.group}` : ''}`);
+    return [...this.informers.values()]
+      .filter((i) => !i.synced)
+      .map((i) => `${i.type.plural}${i.type.group ? `.${i.type.group}` : ''}`);
   }
 
   async stop(): Promise<void> {

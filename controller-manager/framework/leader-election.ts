@@ -39,8 +39,10 @@ export function defaultIdentity(): string {
 
 /** Checks the relation client-go requires between the durations; returns what is wrong. */
 export function validateTimings(t: LeaderElectionTimings): string | undefined {
-  if (t.leaseDurationMs <= t.renewDeadlineMs) return 'the lease duration must be greater than the renew deadline';
-  if (t.renewDeadlineMs <= jitterFactor * t.retryPeriodMs) return `the renew deadline must be greater than ${jitterFactor} × the retry period`;
+  if (t.leaseDurationMs <= t.renewDeadlineMs)
+    return 'the lease duration must be greater than the renew deadline';
+  if (t.renewDeadlineMs <= jitterFactor * t.retryPeriodMs)
+    return `the renew deadline must be greater than ${jitterFactor} × the retry period`;
   if (t.retryPeriodMs < 1) return 'the retry period must be positive';
   return undefined;
 }
@@ -109,7 +111,10 @@ export class LeaderElector {
 
   private async loop(): Promise<void> {
     const { log, retryPeriodMs, renewDeadlineMs } = this.cfg;
-    log.info({ lease: `${this.cfg.namespace}/${this.cfg.name}`, identity: this.cfg.identity }, 'attempting to acquire leader lease');
+    log.info(
+      { lease: `${this.cfg.namespace}/${this.cfg.name}`, identity: this.cfg.identity },
+      'attempting to acquire leader lease',
+    );
     while (!this.stopped) {
       if (await this.attempt(Date.now() + renewDeadlineMs)) break;
       await this.sleep(retryPeriodMs * (1 + Math.random() * jitterFactor));
@@ -132,7 +137,10 @@ export class LeaderElector {
       if (this.stopped) return;
       if (!renewed) {
         this.leading = false;
-        log.error({ identity: this.cfg.identity, holder: this.leader }, 'failed to renew lease: leadership lost');
+        log.error(
+          { identity: this.cfg.identity, holder: this.leader },
+          'failed to renew lease: leadership lost',
+        );
         this.cfg.onStoppedLeading();
         return;
       }

@@ -8,7 +8,12 @@ export interface RateLimiterOptions {
   burst: number;
 }
 
-export const defaultRateLimiter: RateLimiterOptions = { baseDelayMs: 1000, maxDelayMs: 20 * 60_000, qps: 10, burst: 100 };
+export const defaultRateLimiter: RateLimiterOptions = {
+  baseDelayMs: 1000,
+  maxDelayMs: 20 * 60_000,
+  qps: 10,
+  burst: 100,
+};
 
 /**
  * A work queue like client-go's: a key is queued at most once, never handed to two workers at
@@ -70,7 +75,10 @@ export class WorkQueue {
 
   private bucketDelay(): number {
     const now = Date.now();
-    this.tokens = Math.min(this.limiter.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.limiter.qps);
+    this.tokens = Math.min(
+      this.limiter.burst,
+      this.tokens + ((now - this.lastRefill) / 1000) * this.limiter.qps,
+    );
     this.lastRefill = now;
     this.tokens -= 1;
     return this.tokens >= 0 ? 0 : (-this.tokens / this.limiter.qps) * 1000;

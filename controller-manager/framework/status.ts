@@ -1,4 +1,4 @@
-import { isDeepStrictEqual } from 'node:util';
+import { jsonEqual } from '../../pkg/json';
 import type { KubeObject } from '../../api-types/meta';
 import { isConflict, KubeError, type KubeClient, type ResourceType } from '../../pkg/kube/client';
 
@@ -22,7 +22,7 @@ export async function updateStatus<T extends KubeObject>(
   for (let attempt = 1; ; attempt++) {
     const next = structuredClone(current);
     mutate(next);
-    if (isDeepStrictEqual(next.status, current.status)) return current;
+    if (jsonEqual(next.status, current.status)) return current;
     try {
       return await client.updateStatus(type, next);
     } catch (e) {
@@ -33,7 +33,11 @@ export async function updateStatus<T extends KubeObject>(
     if (!latest) throw new KubeError(404, 'NotFound', `${type.plural} "${name}" not found`);
     // deleted and created again under the same name: not the object this status was about
     if (uid && latest.metadata.uid !== uid) {
-      throw new KubeError(409, 'Conflict', `${type.plural} "${name}" was replaced (uid ${uid} → ${latest.metadata.uid})`);
+      throw new KubeError(
+        409,
+        'Conflict',
+        `${type.plural} "${name}" was replaced (uid ${uid} → ${latest.metadata.uid})`,
+      );
     }
     current = latest;
   }

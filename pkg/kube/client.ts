@@ -67,6 +67,12 @@ export class KubeClient {
   private readonly custom: CustomObjectsApi;
 
   constructor(readonly kc: KubeConfig) {
+    // client-node builds a new https.Agent, without keep-alive, for every request: a TLS handshake
+    // per call. One shared keep-alive agent per config makes parallel calls actually parallel.
+    const config = kc as unknown as { createAgent: (cluster: unknown, opts: object) => unknown };
+    const createAgent = config.createAgent.bind(kc);
+    let agent: unknown;
+    config.createAgent = (cluster, opts) => (agent ??= createAgent(cluster, { ...opts, keepAlive: true, maxSockets: 64 }));
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
@@ -126,7 +132,9 @@ export class KubeClient {
 
   /** A JSON merge patch of the main resource. */
   async patch<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: object): Promise<T> {
-    const body = { ...patch, ...this.header(t, namespace, name) };
+    const header = this.header(t, namespace, name);
+    const metadata = { ...(patch as { metadata?: object }).metadata, ...header.metadata };
+    const body = { ...patch, ...header, metadata };
     return (await call(() =>
       this.objects.patch(body as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
     )) as unknown as T;

@@ -231,6 +231,13 @@ export class ResourceStore {
     onEvents: (events: StorageEvent[]) => void,
     onError: (e: StorageError) => void,
   ): Promise<WatchHandle> {
+    // a watch from a compacted revision is refused here rather than by etcd: etcd3's shared watch
+    // stream mishandles that cancellation and can break the other watches on the same client
+    await this.call(() =>
+      this.client.kv.range({ key: this.prefixBuf, range_end: prefixEnd(this.prefixBuf), revision: afterRevision + 1, count_only: true }),
+    ).catch((e) => {
+      if (!(e instanceof StorageError && e.code === 'TooLargeResourceVersion')) throw e;
+    });
     const watcher: Watcher = await this.client
       .watch()
       .prefix(this.prefix)
