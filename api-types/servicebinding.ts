@@ -112,6 +112,15 @@ function bindingPropertiesState(description: string) {
         Type.String({ description: 'SHA-256 (64 hex digits) of the complete parameters, secrets included.' }),
       ),
       userInfo: Type.Optional(UserInfoSchema),
+      serviceClassExternalID: Type.Optional(
+        Type.String({ description: 'OSB service_id the bind was sent with (our addition).' }),
+      ),
+      servicePlanExternalID: Type.Optional(
+        Type.String({
+          description:
+            'OSB plan_id the bind was sent with; unbind sends it back even after the instance changed plans (our addition).',
+        }),
+      ),
     },
     { description },
   );
@@ -135,6 +144,43 @@ export const BindingEndpointSchema = Type.Object(
   },
 );
 export type BindingEndpoint = Static<typeof BindingEndpointSchema>;
+
+export const rotationPhaseValues = ['Bind', 'Unbind'] as const;
+export type ServiceBindingRotationPhase = (typeof rotationPhaseValues)[number];
+
+export const ServiceBindingRotationSchema = Type.Object(
+  {
+    phase: Type.Optional(
+      stringEnum(rotationPhaseValues, {
+        description:
+          'Bind: the successor binding is being created; Unbind: the binding in bindingID (the predecessor, or a successor whose creation failed) is being deleted at the broker.',
+      }),
+    ),
+    bindingID: Type.Optional(
+      Type.String({
+        description:
+          'OSB binding_id this phase works on; recorded before the broker is called, so a restarted controller resends the same id.',
+      }),
+    ),
+    startTime: Type.Optional(timestamp('When this phase started.')),
+    asyncOpInProgress: Type.Optional(
+      Type.Boolean({ description: 'True while the broker carries out this phase asynchronously.' }),
+    ),
+    lastOperation: Type.Optional(
+      Type.String({ description: 'Operation key the broker returned for this phase, sent back on polls.' }),
+    ),
+    orphanMitigation: Type.Optional(
+      Type.Boolean({
+        description: 'True when the binding in bindingID is a successor whose creation failed and is being removed.',
+      }),
+    ),
+  },
+  {
+    description:
+      'A binding rotation in progress (OSB 2.17 binding_rotatable plans, once renewBefore has passed; our addition).',
+  },
+);
+export type ServiceBindingRotation = Static<typeof ServiceBindingRotationSchema>;
 
 export const ServiceBindingStatusSchema = Type.Object(
   {
@@ -188,6 +234,14 @@ export const ServiceBindingStatusSchema = Type.Object(
         'When the credentials should be renewed, as reported by the broker (OSB 2.17; our addition).',
       ),
     ),
+    externalID: Type.Optional(
+      Type.String({
+        description:
+          'OSB binding_id whose credentials the secret holds: spec.externalID until the binding is first rotated, then the latest successor (our addition).',
+      }),
+    ),
+    rotation: Type.Optional(ServiceBindingRotationSchema),
+    lastRotationTime: Type.Optional(timestamp('When the credentials were last replaced by a rotation (our addition).')),
   },
   { description: 'Observed state of the binding.' },
 );

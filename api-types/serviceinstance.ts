@@ -148,6 +148,9 @@ function instancePropertiesState(description: string) {
         Type.String({ description: 'SHA-256 (64 hex digits) of the complete parameters, secrets included.' }),
       ),
       userInfo: Type.Optional(UserInfoSchema),
+      maintenanceInfo: Type.Optional(
+        maintenanceInfo('Maintenance level sent to the broker in this state (OSB 2.17; our addition).'),
+      ),
     },
     { description },
   );
@@ -211,6 +214,18 @@ export const ServiceInstanceStatusSchema = Type.Object(
     ),
     maintenanceInfo: Type.Optional(
       maintenanceInfo('Maintenance level the broker reports for the instance (OSB 2.17; our addition).'),
+    ),
+    upgradeAvailable: Type.Optional(
+      Type.Boolean({
+        description:
+          "True when the instance's plan offers a newer maintenance level than status.maintenanceInfo; bump spec.updateRequests to upgrade (our addition).",
+      }),
+    ),
+    instanceUsable: Type.Optional(
+      Type.Boolean({
+        description:
+          'False when the broker said a failed update or deprovision left the instance unusable (OSB instance_usable); no new bindings until a later update repairs it. Absent means usable (our addition).',
+      }),
     ),
   },
   { description: 'Observed state of the instance.' },

@@ -10,7 +10,8 @@ import { buildOpenAPIv2, buildOpenAPIv3, openAPIv3Discovery, openAPIv3Path } fro
 import type { TLSSocket } from 'node:tls';
 import type { AuthorizationAttributes, Authenticator, Authorizer } from './auth/types';
 import type { UserInfo } from './registry/strategy';
-import { AdmissionChain, type AdmissionPlugin, type ObjectReader } from './admission/types';
+import { servedNamespaces, type NamespaceSource } from './admission/namespace-source';
+import { AdmissionChain, type AdmissionDependencies, type AdmissionPlugin, type AdmissionPluginFactory, type ObjectReader } from './admission/types';
 import { genericStrategy, type Strategy } from './registry/strategy';
 import { badRequest, forbiddenRequest, pathNotFound, requestEntityTooLarge, StatusError, unsupportedMediaType } from './rest/errors';
 import { anonymousUser, handleResource } from './rest/handlers';
@@ -33,8 +34,13 @@ export interface ServerConfig {
    * certificate without requiring one; the authenticator decides what it is worth.
    */
   clientCAs?: string;
-  /** Enabled admission plugins, in order. */
-  admissionPlugins?: AdmissionPlugin[];
+  /** Enabled admission plugins, in order; factories are given the server's authorizer, objects and namespaces. */
+  admissionPlugins?: Array<AdmissionPlugin | AdmissionPluginFactory>;
+  /**
+   * The cluster's namespaces, for NamespaceLifecycle. A server that serves core/v1 namespaces itself
+   * (standalone) reads its own instead.
+   */
+  namespaces?: NamespaceSource;
   watchCache: boolean;
   maxRequestBodyBytes: number;
   tls: { cert: string; key: string };
@@ -85,9 +91,9 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const byResource = (resource: string) => [...registries.values()].find((r) => r.def.plural === resource);
   // admission plugins read other kinds the way clients do, at resourceVersion 0 (from the cache)
   const objects: ObjectReader = {
-    async get(resource, namespace, name) {
+    async get(resource, namespace, name, opts) {
       try {
-        return await byResource(resource)?.get(namespace, name, byResource(resource)?.cache ? '0' : undefined);
+        return await byResource(resource)?.get(namespace, name, byResource(resource)?.cache && !opts?.fresh ? '0' : undefined);
       } catch (e) {
         if (e instanceof StatusError && e.code === 404) return undefined;
         throw e;
@@ -100,7 +106,14 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
       return list.items;
     },
   };
-  const admission = new AdmissionChain(cfg.admissionPlugins ?? [], objects);
+  const servesNamespaces = cfg.resources.some((d) => d.group === '' && d.plural === 'namespaces');
+  const deps: AdmissionDependencies = {
+    authorizer: cfg.authorizer,
+    objects,
+    namespaces: servesNamespaces ? servedNamespaces(objects) : cfg.namespaces,
+  };
+  const plugins = (cfg.admissionPlugins ?? []).map((p) => (typeof p === 'function' ? p(deps) : p));
+  const admission = new AdmissionChain(plugins, objects);
   const groups = new Map<string, string[]>();
   const byGroupVersion = new Map<string, ResourceDefinition[]>();
   for (const def of cfg.resources) {

@@ -188,12 +188,16 @@ describe('admission with the default plugins', () => {
 
   test('the server enables the default list', () => {
     expect(defaultAdmissionPlugins).toEqual([
+      'NamespaceLifecycle',
       'DefaultServicePlan',
       'ServiceBindingsLifecycle',
       'ServicePlanChangeValidator',
+      'BrokerAuthSarCheck',
       'OriginatingIdentityLocking',
+      'ServiceInstanceParametersSchema',
     ]);
-    for (const name of defaultAdmissionPlugins) expect(admissionPlugins[name]?.name).toBe(name);
+    const objects = { get: async () => undefined, list: async () => [] };
+    for (const name of defaultAdmissionPlugins) expect(admissionPlugins[name]?.({ objects }).name).toBe(name);
   });
 
   describe('DefaultServicePlan', () => {
@@ -650,7 +654,7 @@ describe('the locking plugin on bindings', () => {
     dryRun: false,
   });
   const validate = async (a: AdmissionAttributes) =>
-    admissionPlugins.OriginatingIdentityLocking.validate!(a, noObjects);
+    admissionPlugins.OriginatingIdentityLocking({ objects: noObjects }).validate!(a, noObjects);
 
   test('refuses a spec change during Bind', async () => {
     const err = await validate(attrs('Bind', { secretName: 't' })).catch((e: unknown) => e);
@@ -670,7 +674,7 @@ describe('the locking plugin on bindings', () => {
 });
 
 describe('--enable-admission-plugins', () => {
-  const names = (argv: string[]) => parseOptions(argv)!.admissionPlugins.map((p) => p.name);
+  const names = (argv: string[]) => parseOptions(argv)!.admissionPlugins;
 
   test('defaults to the default list', () => {
     expect(names([])).toEqual(defaultAdmissionPlugins);
@@ -685,7 +689,7 @@ describe('--enable-admission-plugins', () => {
   });
 
   test('rejects unknown names', () => {
-    expect(() => parseOptions(['--enable-admission-plugins=DefaultServicePlan,NamespaceLifecycle'])).toThrow(
+    expect(() => parseOptions(['--enable-admission-plugins=DefaultServicePlan,NamespaceExists'])).toThrow(
       FlagError,
     );
     expect(() => parseOptions(['--enable-admission-plugins=defaultserviceplan'])).toThrow(

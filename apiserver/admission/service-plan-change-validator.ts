@@ -9,7 +9,9 @@ import {
   planSpecified,
   refuse,
   specifiedClass,
+  specString,
 } from './plan-reference';
+import { planOfInstance } from './parameters-schema';
 import type { AdmissionPlugin } from './types';
 
 function resolvedClassName(obj: KubeObject | undefined, cluster: boolean): string | undefined {
@@ -19,8 +21,9 @@ function resolvedClassName(obj: KubeObject | undefined, cluster: boolean): strin
 }
 
 /**
- * ServicePlanChangeValidator: refuses to move a ServiceInstance to another plan when its class is
- * not planUpdatable (OSB plan_updateable, false when the broker left it out). The class is the one
+ * ServicePlanChangeValidator: refuses to move a ServiceInstance to another plan when its current
+ * plan is not planUpdatable, or, when the plan leaves it unset, its class is not (OSB
+ * plan_updateable: a plan's value overrides the offering's, false when the broker left both out). The class is the one
  * the controller resolved (spec.clusterServiceClassRef / spec.serviceClassRef) or, before that,
  * the one the class fields name; a class that cannot be found lets the change through, as the
  * original did, since the controller will report the missing class.
@@ -48,6 +51,18 @@ export const servicePlanChangeValidator: AdmissionPlugin = {
     } else {
       const lookup = await lookUpClass(objects, cls.scope, cls.style, cls.value, namespace);
       if ('found' in lookup) found = lookup.found;
+    }
+    // the plan the instance is on decides when it says (OSB: plan_updateable on a plan overrides
+    // the offering's); otherwise its class
+    const current = await planOfInstance(objects, attrs.oldObject);
+    const planSays = (current?.spec as { planUpdatable?: unknown } | undefined)?.planUpdatable;
+    if (typeof planSays === 'boolean' && current) {
+      if (planSays) return;
+      throw refuse(
+        attrs,
+        `The ${cls.scope.planKind} (K8S: "${current.metadata.name ?? ''}" ExternalName: "${specString(current, 'externalName')}") ` +
+          `does not allow plan changes: cannot change ${describePlan(prev)} to ${describePlan(next)}`,
+      );
     }
     if (!found) return;
     if ((found.spec as { planUpdatable?: unknown } | undefined)?.planUpdatable === true) return;

@@ -1,5 +1,7 @@
 import type { KubeObject } from '../../api-types/meta';
+import type { Authorizer } from '../auth/types';
 import type { UserInfo } from '../registry/strategy';
+import type { NamespaceSource } from './namespace-source';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -21,7 +23,13 @@ export interface AdmissionAttributes {
 
 /** Read access to other objects the API server holds (from the watch cache when it is on). */
 export interface ObjectReader {
-  get(resource: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
+  /** `fresh` reads storage rather than the cache, for when the cache may not have seen a write yet. */
+  get(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    opts?: { fresh?: boolean },
+  ): Promise<KubeObject | undefined>;
   list(resource: string, namespace?: string, fieldSelector?: string): Promise<KubeObject[]>;
 }
 
@@ -35,6 +43,21 @@ export interface AdmissionPlugin {
   admit?(attrs: AdmissionAttributes, objects: ObjectReader): void | Promise<void>;
   validate?(attrs: AdmissionAttributes, objects: ObjectReader): void | Promise<void>;
 }
+
+/** What the server hands a plugin when it builds it. */
+export interface AdmissionDependencies {
+  /** The authorizer requests go through; undefined when the server allows everything. */
+  authorizer?: Authorizer;
+  objects: ObjectReader;
+  /**
+   * The namespaces objects live in: the server's own in standalone mode, the cluster's otherwise;
+   * undefined when there is neither.
+   */
+  namespaces?: NamespaceSource;
+}
+
+/** Builds one plugin for one server (a plugin that keeps no state may ignore its dependencies). */
+export type AdmissionPluginFactory = (deps: AdmissionDependencies) => AdmissionPlugin;
 
 /** Runs the enabled plugins in order: every mutation first, then every validation. */
 export class AdmissionChain {

@@ -6,7 +6,10 @@ import { FlagError, usage } from '../../pkg/flags';
 import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import { Storage } from '../../pkg/storage';
+import { admissionPlugins } from '../admission';
+import { ClusterNamespaces } from '../admission/namespace-source';
 import { buildAuth } from '../auth/config';
+import { loadKubeConfig } from '../auth/cluster';
 import { loadOrGenerateServingCert } from '../certs';
 import { startNamespaceController } from '../namespace-controller';
 import { coreStrategies, servicecatalogStrategies } from '../registry';
@@ -18,12 +21,20 @@ async function run(opts: Options): Promise<void> {
   const tls = opts.tls ?? loadOrGenerateServingCert(opts.certDir, opts.serviceHosts);
   const auth = await buildAuth(opts.auth, log);
   const storage = new Storage(opts.etcdServers, opts.etcdPrefix);
+  // standalone, the server's own namespaces are the ones objects live in
+  const cluster = opts.standalone ? undefined : loadKubeConfig(opts.kubeconfig);
+  const lifecycle = opts.admissionPlugins.includes('NamespaceLifecycle');
+  const namespaces = cluster && lifecycle ? new ClusterNamespaces(cluster, log) : undefined;
+  if (!opts.standalone && !cluster && lifecycle) {
+    log.warn('no --kubeconfig and not in a cluster: NamespaceLifecycle has no namespaces to check against');
+  }
   const server = await startServer({
     ...auth,
     storage,
     resources: opts.standalone ? [...servicecatalogResources, ...coreResources] : servicecatalogResources,
     strategies: { ...servicecatalogStrategies, ...coreStrategies },
-    admissionPlugins: opts.admissionPlugins,
+    admissionPlugins: opts.admissionPlugins.map((name) => admissionPlugins[name]),
+    namespaces,
     watchCache: opts.watchCache,
     maxRequestBodyBytes: opts.maxRequestBodyBytes,
     tls,
@@ -42,6 +53,7 @@ async function run(opts: Options): Promise<void> {
     log.info({ signal }, 'shutting down');
     Promise.resolve(namespaceController?.stop())
       .then(() => server.stop())
+      .then(() => namespaces?.stop())
       .then(() => storage.close())
       .then(() => process.exit(0))
       .catch((err) => {

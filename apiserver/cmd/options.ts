@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FlagError, parseFlags, type FlagSpec, type FlagValues } from '../../pkg/flags';
 import { admissionPlugins, defaultAdmissionPlugins } from '../admission';
-import type { AdmissionPlugin } from '../admission/types';
 import type { AuthOptions } from '../auth/config';
 
 // named and defaulted as k8s.io/apiserver's delegating authentication and authorization options
@@ -167,7 +166,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   kubeconfig: {
     type: 'string',
     description:
-      'The cluster this server belongs to; --authentication-kubeconfig and --authorization-kubeconfig default to it.',
+      'The cluster this server belongs to (else the in-cluster service account): NamespaceLifecycle watches its namespaces unless --standalone, and --authentication-kubeconfig and --authorization-kubeconfig default to it.',
   },
   ...authenticationFlags,
   ...authorizationFlags,
@@ -185,7 +184,8 @@ export interface Options {
   maxRequestBodyBytes: number;
   bookmarkIntervalMs: number;
   minRequestTimeoutSeconds: number;
-  admissionPlugins: AdmissionPlugin[];
+  /** Names of the enabled admission plugins, in order (keys of `admissionPlugins`). */
+  admissionPlugins: string[];
   standalone: boolean;
   /** The cluster this server belongs to (--kubeconfig). */
   kubeconfig?: string;
@@ -268,12 +268,11 @@ export function parseOptions(argv: string[]): Options | undefined {
     admissionPlugins: (
       (f['enable-admission-plugins'] as string[] | undefined) ?? defaultAdmissionPlugins
     ).map((name) => {
-      const plugin = admissionPlugins[name];
-      if (!plugin)
+      if (!Object.hasOwn(admissionPlugins, name))
         throw new FlagError(
           `unknown admission plugin "${name}" (known: ${Object.keys(admissionPlugins).join(', ')})`,
         );
-      return plugin;
+      return name;
     }),
   };
 }

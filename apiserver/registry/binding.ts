@@ -10,6 +10,7 @@ import {
   newExternalID,
   requiredEnum,
   specOf,
+  specObject,
   str,
   unset,
   userInfoOf,
@@ -64,9 +65,6 @@ function validateSecretTransforms(spec: Obj): StatusCause[] {
   });
   return causes;
 }
-
-const specObject = (obj: KubeObject): Obj | undefined =>
-  isObj(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
 
 function validateSpec(obj: KubeObject): StatusCause[] {
   const spec = specObject(obj);

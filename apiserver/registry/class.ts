@@ -1,7 +1,7 @@
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../rest/errors';
 import type { Strategy } from './strategy';
-import { catalogName, immutable, isObj, unset, type Obj } from './validation';
+import { catalogName, immutable, specObject, unset, type Obj } from './validation';
 
 /**
  * Classes and plans are written by the controller from broker catalogs; these rules keep what it
@@ -24,9 +24,6 @@ export function validateCatalogEntrySpec(spec: Obj, scope: Scope): StatusCause[]
   if (unset(spec, 'description')) causes.push(field.required('spec.description', 'description is required'));
   return causes;
 }
-
-export const specObject = (obj: KubeObject): Obj | undefined =>
-  isObj(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
 
 function classStrategy(scope: Scope): Strategy {
   const validate = (obj: KubeObject) => {

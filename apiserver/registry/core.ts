@@ -197,6 +197,7 @@ export const namespaceStrategy: Strategy = {
     current.spec = isMap(sent.spec) ? structuredClone(sent.spec) : {};
     return current;
   },
+  validateSubresourceUpdate: (subresource, obj) => (subresource === 'finalize' ? validateNamespace(obj) : []),
   deletionBlocked: (obj) => specFinalizers(obj).length > 0,
   prepareForDelete(obj) {
     obj.status = { ...(isMap(obj.status) ? obj.status : {}), phase: 'Terminating' };

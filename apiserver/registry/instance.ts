@@ -13,6 +13,7 @@ import {
   requiredEnum,
   sameValue,
   specOf,
+  specObject,
   str,
   unset,
   userInfoOf,
@@ -125,9 +126,6 @@ function validateSpec(spec: Obj, checkRefs: boolean): StatusCause[] {
   causes.push(...nonNegative('spec.updateRequests', spec.updateRequests));
   return causes;
 }
-
-const specObject = (obj: KubeObject): Obj | undefined =>
-  isObj(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
 
 /** Rules for the state of the plan and parameters the instance was or is being moved to. */
 function validatePropertiesState(state: Obj, path: string): StatusCause[] {
@@ -246,9 +244,6 @@ function validateReferenceUpdate(obj: KubeObject, old: KubeObject): StatusCause[
   return [...causes, ...validateSpec(spec, false)];
 }
 
-/** Objects prepareSubresourceUpdate built for a reference write, so validateUpdate applies its rules. */
-const referenceWrites = new WeakSet<KubeObject>();
-
 function copyField(to: Obj, from: Obj, f: string): void {
   if (from[f] === undefined || from[f] === null) delete to[f];
   else to[f] = structuredClone(from[f]);
@@ -292,7 +287,6 @@ export const serviceInstanceStrategy: Strategy = {
   },
 
   validateUpdate(obj, old) {
-    if (referenceWrites.has(obj)) return validateReferenceUpdate(obj, old);
     const spec = specObject(obj);
     if (!spec) return [];
     const prev = specObject(old) ?? {};
@@ -315,7 +309,8 @@ export const serviceInstanceStrategy: Strategy = {
     const spec = specOf(current) ?? {};
     const sentSpec = isObj(sent.spec) ? sent.spec : {};
     for (const f of resolvedRefFields) copyField(spec, sentSpec, f);
-    referenceWrites.add(current);
     return current;
   },
+
+  validateSubresourceUpdate: (subresource, obj, old) => (subresource === 'reference' ? validateReferenceUpdate(obj, old) : []),
 };

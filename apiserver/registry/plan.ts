@@ -1,8 +1,8 @@
 import type { KubeObject } from '../../api-types/meta';
 import { field } from '../rest/errors';
-import { specObject, validateCatalogEntrySpec } from './class';
+import { validateCatalogEntrySpec } from './class';
 import type { Strategy } from './strategy';
-import { catalogName, child, immutable } from './validation';
+import { catalogName, child, immutable, specObject } from './validation';
 
 type Scope = 'cluster' | 'namespaced';
 

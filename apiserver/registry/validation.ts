@@ -53,6 +53,10 @@ export function specOf(obj: KubeObject): Obj | undefined {
   return isObj(obj.spec) ? obj.spec : undefined;
 }
 
+/** obj.spec as an object for reading ({} when absent; undefined when not an object at all). */
+export const specObject = (obj: KubeObject): Obj | undefined =>
+  isObj(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
+
 export function addFinalizer(obj: KubeObject): void {
   const current = Array.isArray(obj.metadata.finalizers) ? obj.metadata.finalizers : [];
   if (!current.includes(FINALIZER)) obj.metadata.finalizers = [...current, FINALIZER];

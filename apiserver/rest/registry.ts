@@ -400,7 +400,7 @@ export class Registry {
       causes.push(...this.strategy.validateStatusUpdate(next, current, ctx));
     } else if (subresource !== undefined) {
       next = this.strategy.prepareSubresourceUpdate?.(subresource, obj, structuredClone(current), ctx) ?? current;
-      causes.push(...this.strategy.validateUpdate(next, current, ctx));
+      causes.push(...(this.strategy.validateSubresourceUpdate?.(subresource, next, current, ctx) ?? []));
     } else {
       next = obj;
       const meta = next.metadata;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Ajv, { type AnySchemaObject } from 'ajv';
+import Ajv, { type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json';
@@ -197,6 +197,27 @@ export function schemaProblem(schema: unknown): string {
   return verdict;
 }
 
+/**
+ * Compiles a schema without leaving it registered: compile registers the schema (and any $id
+ * inside it); take it all out again so that the next catalog, which carries the same ids,
+ * compiles too and nothing piles up. The returned function keeps working.
+ */
+function compileIsolated(ajv: Compiler, schema: AnySchemaObject): ValidateFunction {
+  const schemasBefore = new Set(Object.keys(ajv.schemas));
+  const refsBefore = new Set(Object.keys(ajv.refs));
+  try {
+    return ajv.compile(schema);
+  } finally {
+    try {
+      ajv.removeSchema(schema);
+    } catch {
+      // never registered (compile failed before adding it)
+    }
+    for (const k of Object.keys(ajv.schemas)) if (!schemasBefore.has(k)) delete ajv.schemas[k];
+    for (const k of Object.keys(ajv.refs)) if (!refsBefore.has(k)) delete ajv.refs[k];
+  }
+}
+
 function checkSchema(schema: AnySchemaObject): string {
   const uri = schema.$schema;
   if (typeof uri !== 'string')
@@ -208,25 +229,82 @@ function checkSchema(schema: AnySchemaObject): string {
   const refs = externalRefs(schema);
   if (refs.length)
     return `has external references (${refs.map((r) => `"${r}"`).join(', ')}), which the OSB API forbids`;
-  const ajv = compilerFor(draft);
-  // compile registers the schema (and any $id inside it); take it all out again so that the
-  // next catalog, which carries the same ids, compiles too and nothing piles up
-  const schemasBefore = new Set(Object.keys(ajv.schemas));
-  const refsBefore = new Set(Object.keys(ajv.refs));
   try {
-    ajv.compile(schema);
+    compileIsolated(compilerFor(draft), schema);
     return '';
   } catch (e) {
     return `is not a valid ${draft} JSON Schema: ${(e as Error).message}`;
-  } finally {
-    try {
-      ajv.removeSchema(schema);
-    } catch {
-      // never registered (compile failed before adding it)
-    }
-    for (const k of Object.keys(ajv.schemas)) if (!schemasBefore.has(k)) delete ajv.schemas[k];
-    for (const k of Object.keys(ajv.refs)) if (!refsBefore.has(k)) delete ajv.refs[k];
   }
+}
+
+/** One way parameters break a plan's schema: where (`parameters.size`) and what is wrong. */
+export interface ParameterViolation {
+  /** `parameters`, `parameters.a.b`, `parameters.list[0]`. */
+  field: string;
+  message: string;
+  /** The JSON Schema keyword that failed (required, enum, type, ...). */
+  keyword: string;
+  /** True for a rule about the top-level object itself (required, additionalProperties, ...). */
+  topLevel: boolean;
+}
+
+/** Compiled parameter schemas by digest: checking an instance compiles its plan's schema once. */
+const validators = new Map<string, ValidateFunction>();
+const MAX_VALIDATORS = 500;
+
+function fieldPath(instancePath: string): string {
+  let out = 'parameters';
+  for (const raw of instancePath.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+function describeError(e: ErrorObject): ParameterViolation {
+  let field = fieldPath(e.instancePath);
+  let message = e.message ?? 'is invalid';
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
+    field = `${field}.${params.missingProperty}`;
+    message = 'is required';
+  } else if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    field = `${field}.${params.additionalProperty}`;
+    message = 'is not allowed by the schema';
+  } else if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+    message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return { field, message, keyword: e.keyword, topLevel: e.instancePath === '' };
+}
+
+/**
+ * Checks parameters against a plan's parameter schema (instanceCreateParameterSchema,
+ * instanceUpdateParameterSchema, serviceBindingCreateParameterSchema). Undefined when the schema
+ * cannot be trusted (what validateCatalog would flag: no $schema, an unknown draft, external
+ * $ref, over 64 kB, not compilable) and so is not applied; otherwise every violation, empty when
+ * the parameters are valid.
+ */
+export function parametersSchemaViolations(schema: unknown, parameters: unknown): ParameterViolation[] | undefined {
+  if (schemaProblem(schema)) return undefined;
+  const s = schema as AnySchemaObject;
+  const digest = createHash('sha256').update(JSON.stringify(s)).digest('hex');
+  let validate = validators.get(digest);
+  if (!validate) {
+    try {
+      validate = compileIsolated(compilerFor(draftOf(String(s.$schema))!), s);
+    } catch {
+      return undefined;
+    }
+    if (validators.size >= MAX_VALIDATORS) validators.delete(validators.keys().next().value!);
+    validators.set(digest, validate);
+  }
+  if (validate(parameters)) return [];
+  return (validate.errors ?? []).map(describeError);
+}
+
+/** `parameters.size must be one of "s", "m"; parameters.name is required`. */
+export function describeViolations(violations: readonly ParameterViolation[]): string {
+  return violations.map((v) => `${v.field} ${v.message}`).join('; ');
 }
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';

@@ -1,5 +1,7 @@
 import type { ControllerContext, RunningController } from '../context';
+import { startServiceBindingController } from './binding';
 import { startClusterServiceBrokerController, startServiceBrokerController } from './broker';
+import { startServiceInstanceController } from './instance';
 
 /**
  * Starts one controller: registers its informer handlers, starts its workers, and returns how to
@@ -12,4 +14,6 @@ export type ControllerStarter = (ctx: ControllerContext) => RunningController | 
 export const controllers: ControllerStarter[] = [
   startClusterServiceBrokerController,
   startServiceBrokerController,
+  startServiceInstanceController,
+  startServiceBindingController,
 ];

@@ -93,7 +93,11 @@ export class Storage {
     private readonly prefix = '/registry',
   ) {
     // gRPC's default 4 MiB answer limit would make a large list fail (and trip the client's circuit breaker)
-    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 5000, grpcOptions: { 'grpc.max_receive_message_length': -1 } });
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: 5000,
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
+    });
   }
 
   resource(loc: ResourceLocation): ResourceStore {
@@ -206,14 +210,19 @@ export class ResourceStore {
       const res = await this.call(() =>
         this.client.kv.txn({
           compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: rev }],
-          success: [next === DELETE ? { request_delete_range: { key } } : { request_put: { key, value: enc(next) } }],
+          success: [
+            next === DELETE ? { request_delete_range: { key } } : { request_put: { key, value: enc(next) } },
+          ],
           failure: [{ request_range: { key } }],
         }),
       );
       if (res.succeeded) {
         const object = next === DELETE ? current : next;
         return {
-          object: { ...object, metadata: { ...object.metadata, resourceVersion: String(res.header.revision) } },
+          object: {
+            ...object,
+            metadata: { ...object.metadata, resourceVersion: String(res.header.revision) },
+          },
           deleted: next === DELETE,
         };
       }
@@ -234,7 +243,12 @@ export class ResourceStore {
     // a watch from a compacted revision is refused here rather than by etcd: etcd3's shared watch
     // stream mishandles that cancellation and can break the other watches on the same client
     await this.call(() =>
-      this.client.kv.range({ key: this.prefixBuf, range_end: prefixEnd(this.prefixBuf), revision: afterRevision + 1, count_only: true }),
+      this.client.kv.range({
+        key: this.prefixBuf,
+        range_end: prefixEnd(this.prefixBuf),
+        revision: afterRevision + 1,
+        count_only: true,
+      }),
     ).catch((e) => {
       if (!(e instanceof StorageError && e.code === 'TooLargeResourceVersion')) throw e;
     });
@@ -247,8 +261,13 @@ export class ResourceStore {
     watcher.on('data', (res: IWatchResponse) => {
       if (res.events.length > 0) onEvents(res.events.map((ev) => this.toEvent(ev.type, ev.kv, ev.prev_kv)));
     });
-    watcher.on('error', (e) => onError(fromEtcdError(e) as StorageError));
-    return { stop: () => watcher.cancel() };
+    let canceled = false;
+    watcher.on('error', (e) => {
+      // etcd already dropped this watcher: cancelling it again gets an answer etcd3 cannot route, which it throws
+      canceled = true;
+      onError(fromEtcdError(e) as StorageError);
+    });
+    return { stop: () => (canceled ? Promise.resolve() : watcher.cancel()) };
   }
 
   private toEvent(type: string, kv: IKeyValue, prev?: IKeyValue | null): StorageEvent {
@@ -260,7 +279,13 @@ export class ResourceStore {
       return { type: 'DELETED', object, prevObject, revision, key };
     }
     const object = decode(kv.value, revision);
-    return { type: kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED', object, prevObject, revision, key };
+    return {
+      type: kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED',
+      object,
+      prevObject,
+      revision,
+      key,
+    };
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

@@ -8,6 +8,8 @@ import { coreResources } from '../../api-types/core';
 import type { KubeObject } from '../../api-types/meta';
 import type { ResourceDefinition } from '../../api-types/resource';
 import { admissionPlugins, defaultAdmissionPlugins } from '../../apiserver/admission';
+import type { NamespaceSource } from '../../apiserver/admission/namespace-source';
+import type { Authenticator, Authorizer } from '../../apiserver/auth/types';
 import { generateServingCert, type ServingCert } from '../../apiserver/certs';
 import { startNamespaceController, type NamespaceController } from '../../apiserver/namespace-controller';
 import { coreStrategies, servicecatalogStrategies } from '../../apiserver/registry';
@@ -198,6 +200,11 @@ export interface EnvOptions {
   standalone?: boolean;
   /** Standalone mode: how often the namespace controller re-checks namespaces being deleted (ms). */
   namespaceResyncMs?: number;
+  /** Who requests are from (anonymous without one) and what they may do (anything without one). */
+  authenticator?: Authenticator;
+  authorizer?: Authorizer;
+  /** The cluster's namespaces, for NamespaceLifecycle when not standalone. */
+  namespaces?: NamespaceSource;
 }
 
 /** A real etcd on free ports and a real API server over HTTPS in this process. */
@@ -214,6 +221,9 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       resources: opts.standalone ? [...resources, ...coreResources] : resources,
       strategies: { ...servicecatalogStrategies, ...coreStrategies },
       admissionPlugins: (opts.admissionPlugins ?? defaultAdmissionPlugins).map((n) => admissionPlugins[n]),
+      authenticator: opts.authenticator,
+      authorizer: opts.authorizer,
+      namespaces: opts.namespaces,
       watchCache: opts.watchCache ?? true,
       maxRequestBodyBytes: opts.maxRequestBodyBytes ?? 3 * 1024 * 1024,
       tls: cert,

@@ -1,0 +1,332 @@
+import { serviceBindingResource, type ServiceBinding, type ServiceBindingStatus } from '../../api-types/servicebinding';
+import { FINALIZER } from '../../apiserver/registry/validation';
+import { isConflict } from '../../pkg/kube/client';
+import { isConcurrencyError, isOSBError, type OriginatingIdentity } from '../../pkg/osb';
+import type { ControllerContext } from '../context';
+import type { ReconcileResult } from '../framework/controller';
+import { keyOf } from '../framework/informers';
+import { currentBindingId, rotationDelay } from './binding-bind';
+import type { BindingSecrets } from './binding-secret';
+import {
+  ABANDON_ANNOTATION,
+  clearOperation,
+  messages,
+  reasons,
+  rfc3339,
+  setCondition,
+  type StatusWriter,
+} from './binding-status';
+import { isTarget, type Target, type TargetResolver } from './binding-target';
+import { originatingIdentity } from './parameters';
+
+/** Where one DELETE (or the poll of an asynchronous one) left a binding at the broker. */
+type UnbindStep =
+  /** 200 or 410, or the asynchronous unbind ended: the broker holds nothing under this id. */
+  | { kind: 'gone' }
+  /** Still being deleted: poll again. */
+  | { kind: 'async'; operation?: string; retryAfterSeconds?: number }
+  /** Not deleted: DELETE again after a backoff (`restart`: the asynchronous unbind failed, send a new one). */
+  | { kind: 'failed'; message: string; retryAfterSeconds?: number; restart: boolean };
+
+const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
+  retryAfterSeconds !== undefined ? { requeueAfterMs: retryAfterSeconds * 1000 } : { requeue: true };
+
+/** The ids a binding was created with (unbind MUST send the binding's own plan_id), or the instance's. */
+function boundIds(s: ServiceBindingStatus, t: Target): { serviceId: string; planId: string } {
+  return {
+    serviceId:
+      s.externalProperties?.serviceClassExternalID ?? s.inProgressProperties?.serviceClassExternalID ?? t.serviceId,
+    planId: s.externalProperties?.servicePlanExternalID ?? s.inProgressProperties?.servicePlanExternalID ?? t.planId,
+  };
+}
+
+/**
+ * Unbinds: on delete (the Secret first, then DELETE at the broker; 410 counts as gone), for orphan
+ * mitigation of a failed bind (DELETE until the broker answers 200 or 410), and for the
+ * predecessor (or a failed successor) of a rotation. Failed unbinds are retried with backoff.
+ */
+export class Unbinder {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly writer: StatusWriter,
+    private readonly resolver: TargetResolver,
+    private readonly secrets: BindingSecrets,
+    private readonly forget: (key: string) => void,
+  ) {}
+
+  /** One DELETE, or one poll of the DELETE in progress. */
+  private async step(
+    t: Target,
+    bindingId: string,
+    ids: { serviceId: string; planId: string },
+    state: { asyncOpInProgress?: boolean; lastOperation?: string },
+    identity: OriginatingIdentity | undefined,
+  ): Promise<UnbindStep> {
+    if (state.asyncOpInProgress) {
+      try {
+        const res = await t.client.pollBindingLastOperation(t.instanceId, bindingId, {
+          ...ids,
+          operation: state.lastOperation,
+        });
+        if (res.kind === 'gone' || res.state === 'succeeded') return { kind: 'gone' };
+        if (res.state === 'in progress') {
+          return { kind: 'async', operation: state.lastOperation, retryAfterSeconds: res.retryAfterSeconds };
+        }
+        return {
+          kind: 'failed',
+          message: `The broker reported the asynchronous unbind failed${res.description ? `: ${res.description}` : ''}`,
+          restart: true,
+        };
+      } catch (e) {
+        return {
+          kind: 'async',
+          operation: state.lastOperation,
+          retryAfterSeconds: isOSBError(e) ? e.retryAfterSeconds : undefined,
+        };
+      }
+    }
+    try {
+      const res = await t.client.unbind(t.instanceId, bindingId, {
+        ...ids,
+        acceptsIncomplete: true,
+        originatingIdentity: identity,
+      });
+      if (res.kind === 'async') {
+        return { kind: 'async', operation: res.operation, retryAfterSeconds: res.retryAfterSeconds };
+      }
+      return { kind: 'gone' };
+    } catch (e) {
+      const busy = isConcurrencyError(e) ? ' (another operation is in progress at the broker)' : '';
+      return {
+        kind: 'failed',
+        message: `Unbind call failed${busy}: ${describe(e)}`,
+        retryAfterSeconds: isOSBError(e) ? e.retryAfterSeconds : undefined,
+        restart: false,
+      };
+    }
+  }
+
+  /** Removes our finalizer (the API server then deletes the binding). */
+  private async removeFinalizer(b: ServiceBinding): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ctx.client.update<ServiceBinding>(serviceBindingResource, {
+          ...b,
+          metadata: { ...b.metadata, finalizers: (b.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+        });
+        return;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 5) throw e;
+        const current = await this.ctx.client.get<ServiceBinding>(
+          serviceBindingResource,
+          b.metadata.namespace,
+          b.metadata.name!,
+        );
+        if (!current || current.metadata.uid !== b.metadata.uid || !current.metadata.finalizers?.includes(FINALIZER))
+          return;
+        b = current;
+      }
+    }
+  }
+
+  private async release(b: ServiceBinding): Promise<ReconcileResult> {
+    await this.removeFinalizer(b);
+    this.forget(keyOf(b));
+    return {};
+  }
+
+  /** The binding is being deleted: Secret, rotation leftovers, the binding at the broker, finalizer. */
+  async finalize(b: ServiceBinding): Promise<ReconcileResult> {
+    if (!(b.metadata.finalizers ?? []).includes(FINALIZER)) {
+      this.forget(keyOf(b));
+      return {};
+    }
+    try {
+      await this.secrets.remove(b);
+    } catch (e) {
+      await this.writer.write(b, (s) =>
+        setCondition(s, 'Ready', 'Unknown', reasons.errorEjecting, `Error deleting the Secret: ${describe(e)}`),
+      );
+      return { requeue: true };
+    }
+    if (b.metadata.annotations?.[ABANDON_ANNOTATION] === 'true') {
+      this.ctx.recorder.event(
+        b,
+        'Warning',
+        reasons.abandoned,
+        `Abandoned (annotation ${ABANDON_ANNOTATION}: "true"): the Secret was deleted and the binding released without calling the broker; anything the broker still holds for binding ${currentBindingId(b)} is left there`,
+      );
+      return this.release(b);
+    }
+    const s = b.status ?? {};
+    if (!s.rotation && s.unbindStatus !== 'Required') return this.release(b);
+
+    const resolved = await this.resolver.resolve(b);
+    if (!isTarget(resolved)) {
+      await this.writer.write(b, (x) =>
+        setCondition(
+          x,
+          'Ready',
+          'Unknown',
+          resolved.reason,
+          `Cannot unbind: ${resolved.message}. To let the binding go without its broker, annotate it ${ABANDON_ANNOTATION}="true"`,
+        ),
+      );
+      return { requeue: true };
+    }
+    const t = resolved;
+    if (s.rotation) return this.rotationUnbind(b, t, true);
+
+    const ids = boundIds(s, t);
+    if (s.currentOperation !== 'Unbind') {
+      const now = rfc3339(Date.now());
+      b = await this.writer.write(b, (x) => {
+        // keep what the bind was sent with, for a restarted controller to send back
+        x.externalProperties = { ...x.externalProperties, serviceClassExternalID: ids.serviceId, servicePlanExternalID: ids.planId };
+        clearOperation(x);
+        x.currentOperation = 'Unbind';
+        x.operationStartTime = now;
+        setCondition(x, 'Ready', 'False', reasons.unbindInFlight, messages.unbindInFlight);
+      });
+    }
+    const status = b.status ?? {};
+    const step = await this.step(t, currentBindingId(b), ids, status, originatingIdentity(b.spec?.userInfo));
+    switch (step.kind) {
+      case 'gone':
+        this.ctx.recorder.event(b, 'Normal', reasons.unbound, messages.unbound);
+        return this.release(b);
+      case 'async':
+        await this.writer.write(b, (x) => {
+          x.asyncOpInProgress = true;
+          if (step.operation !== undefined) x.lastOperation = step.operation;
+          else delete x.lastOperation;
+          setCondition(x, 'Ready', 'False', reasons.unbinding, messages.unbinding);
+        });
+        return pollResult(step.retryAfterSeconds);
+      case 'failed':
+        await this.writer.write(b, (x) => {
+          if (step.restart) {
+            delete x.asyncOpInProgress;
+            delete x.lastOperation;
+          }
+          setCondition(x, 'Ready', 'Unknown', reasons.unbindCallFailed, step.message);
+        });
+        return step.retryAfterSeconds !== undefined
+          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
+          : { requeue: true };
+    }
+  }
+
+  /**
+   * Orphan mitigation of a failed bind: DELETE (no originating identity: the platform acts on its
+   * own) with backoff until the broker answers 200 or 410; the binding then stays Failed.
+   */
+  async mitigate(b: ServiceBinding): Promise<ReconcileResult> {
+    const resolved = await this.resolver.resolve(b);
+    if (!isTarget(resolved)) {
+      await this.writer.write(b, (x) =>
+        setCondition(x, 'Ready', 'False', reasons.orphanMitigationFailed, `Cannot unbind: ${resolved.message}`),
+      );
+      return { requeue: true };
+    }
+    const t = resolved;
+    const s = b.status ?? {};
+    const step = await this.step(t, b.spec!.externalID!, boundIds(s, t), s, undefined);
+    const generation = b.metadata.generation ?? 0;
+    switch (step.kind) {
+      case 'gone':
+        await this.writer.write(b, (x) => {
+          clearOperation(x);
+          x.unbindStatus = 'Succeeded';
+          x.reconciledGeneration = generation;
+          setCondition(
+            x,
+            'Ready',
+            'False',
+            reasons.orphanMitigationSuccessful,
+            'Orphan mitigation successful: the broker holds no binding for this failed bind',
+          );
+        });
+        return {};
+      case 'async':
+        await this.writer.write(b, (x) => {
+          x.asyncOpInProgress = true;
+          if (step.operation !== undefined) x.lastOperation = step.operation;
+          else delete x.lastOperation;
+        });
+        return pollResult(step.retryAfterSeconds);
+      case 'failed':
+        await this.writer.write(b, (x) => {
+          if (step.restart) {
+            delete x.asyncOpInProgress;
+            delete x.lastOperation;
+          }
+          setCondition(
+            x,
+            'Ready',
+            'False',
+            reasons.orphanMitigationFailed,
+            `Orphan mitigation failed; retrying: ${step.message}`,
+          );
+        });
+        return step.retryAfterSeconds !== undefined
+          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
+          : { requeue: true };
+    }
+  }
+
+  /**
+   * The rotation's unbind: the predecessor once the successor's credentials are in the Secret, a
+   * successor whose creation failed, or (`deleting`) whatever the rotation was working on when
+   * the binding was deleted. No originating identity: rotation is the platform's doing.
+   */
+  async rotationUnbind(b: ServiceBinding, t: Target, deleting: boolean): Promise<ReconcileResult> {
+    const rot = b.status!.rotation!;
+    const ids = { serviceId: t.serviceId, planId: t.planId };
+    // a successor still being created is deleted (a DELETE halts a create in progress)
+    const state = rot.phase === 'Unbind' ? rot : {};
+    const step = await this.step(t, rot.bindingID ?? '', ids, state, undefined);
+    const base = {
+      phase: 'Unbind' as const,
+      bindingID: rot.bindingID,
+      startTime: rot.startTime,
+      ...(rot.orphanMitigation ? { orphanMitigation: true } : {}),
+    };
+    switch (step.kind) {
+      case 'gone': {
+        b = await this.writer.write(b, (x) => {
+          delete x.rotation;
+        });
+        if (deleting) return { requeueAfterMs: 0 };
+        // a failed successor is gone: the rotation is tried again after a backoff
+        if (rot.orphanMitigation) return { requeue: true };
+        const delay = rotationDelay(b.status, Date.now());
+        return delay === undefined ? {} : { requeueAfterMs: delay };
+      }
+      case 'async':
+        await this.writer.write(b, (x) => {
+          x.rotation = {
+            ...base,
+            asyncOpInProgress: true,
+            ...(step.operation !== undefined ? { lastOperation: step.operation } : {}),
+          };
+        });
+        return pollResult(step.retryAfterSeconds);
+      case 'failed':
+        await this.writer.write(b, (x) => {
+          x.rotation = step.restart || rot.phase !== 'Unbind' ? base : { ...rot };
+        });
+        this.ctx.recorder.event(
+          b,
+          'Warning',
+          reasons.unbindCallFailed,
+          `Unbinding ${rot.bindingID ?? ''} (rotation) failed; retrying: ${step.message}`,
+        );
+        return step.retryAfterSeconds !== undefined
+          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
+          : { requeue: true };
+    }
+  }
+}

@@ -1,0 +1,355 @@
+import type { RequestOptions } from 'node:https';
+import { Agent, request } from 'undici';
+import type { CommonServiceBrokerStatus } from '../../api-types/common';
+import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
+import type { KubeObject } from '../../api-types/meta';
+import { serviceInstanceResource, type ServiceBinding } from '../../api-types';
+import { KubeError, type KubeClient } from '../../pkg/kube/client';
+import type { KubernetesContext, MaintenanceInfo, OSBClient } from '../../pkg/osb';
+import type { ControllerContext } from '../context';
+import type { SharedInformer } from '../framework/informers';
+import type { RateLimiterOptions } from '../framework/queue';
+import { brokerClientKey, brokerClients } from './broker';
+import { clusterScope, namespacedScope, type CatalogScope } from './catalog';
+import { AuthCredentialsError, type BrokerLike } from './osb-clients';
+import { reasons, type Instance, type InstanceStatus, type PropertiesState } from './instance-status';
+
+/** A class or plan object as the instance controller reads it. */
+export type Entry = KubeObject & {
+  spec?: Record<string, unknown>;
+  status?: { removedFromBrokerCatalog?: boolean };
+};
+export type Broker = BrokerLike & { status?: CommonServiceBrokerStatus };
+
+/** What the instance controller's steps share: the context, caches, and its own bookkeeping. */
+export interface InstanceEnv {
+  ctx: ControllerContext;
+  /** Backoff of retries and polls (base doubling up to max). */
+  limiter: RateLimiterOptions;
+  instances: SharedInformer<Instance>;
+  bindings: SharedInformer<ServiceBinding>;
+  namespaces: SharedInformer<Namespace>;
+  classes: Record<'cluster' | 'namespaced', SharedInformer<Entry>>;
+  plans: Record<'cluster' | 'namespaced', SharedInformer<Entry>>;
+  brokers: Record<'cluster' | 'namespaced', SharedInformer<Broker>>;
+  /** Writes status (conflicts retried), records Events for changed conditions, returns the stored object. */
+  write(inst: Instance, mutate: (status: InstanceStatus, inst: Instance) => void): Promise<Instance>;
+  /** Keeps the latest written object so later steps of the same reconcile build on it. */
+  remember(inst: Instance): void;
+  /** When the next poll of an operation may happen, and how many polls it has had. */
+  polls: Map<string, { op: string; attempt: number; notBefore: number }>;
+  now(): number;
+}
+
+export type Style = 'ExternalName' | 'ExternalID' | 'Name';
+const styles: Style[] = ['ExternalName', 'ExternalID', 'Name'];
+type Spec = Record<string, unknown>;
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const specOf = (inst: Instance): Spec => (inst.spec ?? {}) as Spec;
+const refName = (spec: Spec, field: string): string => str((spec[field] as { name?: unknown } | undefined)?.name);
+const which = (scope: CatalogScope) => (scope.namespaced ? 'namespaced' : 'cluster');
+
+/** The scope (cluster-scoped or namespaced catalog) and naming style the instance uses. */
+export function scopeOf(inst: Instance): { scope: CatalogScope; style: Style } | undefined {
+  const spec = specOf(inst);
+  for (const [scope, prefix] of [
+    [clusterScope, 'clusterServiceClass'],
+    [namespacedScope, 'serviceClass'],
+  ] as const) {
+    for (const style of styles) if (str(spec[`${prefix}${style}`])) return { scope, style };
+  }
+  if (refName(spec, 'clusterServiceClassRef')) return { scope: clusterScope, style: 'Name' };
+  if (refName(spec, 'serviceClassRef')) return { scope: namespacedScope, style: 'Name' };
+  return undefined;
+}
+
+const kinds = (scope: CatalogScope) => ({ cls: scope.class.kind, plan: scope.plan.kind });
+
+/** A step could not go on; `retry` unless the user has to change something first. */
+export interface Problem {
+  reason: string;
+  message: string;
+  /** Nothing will change by itself: report as Failed and wait for a new generation. */
+  terminal?: boolean;
+}
+
+export const isProblem = (v: unknown): v is Problem =>
+  typeof v === 'object' && v !== null && 'reason' in v && 'message' in v && !('scope' in v);
+
+function findClass(env: InstanceEnv, inst: Instance, scope: CatalogScope, style: Style): Entry | Problem {
+  const spec = specOf(inst);
+  const { cls } = kinds(scope);
+  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
+  const informer = env.classes[which(scope)];
+  const prefix = scope.namespaced ? 'serviceClass' : 'clusterServiceClass';
+  const value = str(spec[`${prefix}${style}`]);
+  const say = (s: string): Problem => ({
+    reason: reasons.nonexistentClass,
+    message: `The instance references a ${cls} that does not exist. ${s}`,
+  });
+  if (style === 'Name') {
+    const found = informer.get(ns, value);
+    return found ?? say(`References a non-existent ${cls} (K8S: "${value}")`);
+  }
+  const key = style === 'ExternalName' ? 'externalName' : 'externalID';
+  const matches = informer.list(ns).filter((c) => c.spec?.[key] === value);
+  if (matches.length === 1) return matches[0];
+  return say(`References a non-existent ${cls} (${style}: "${value}") or there is more than one (found: ${matches.length})`);
+}
+
+function findPlan(
+  env: InstanceEnv,
+  inst: Instance,
+  scope: CatalogScope,
+  style: Style,
+  cls: Entry,
+): Entry | Problem {
+  const spec = specOf(inst);
+  const { cls: classKind, plan: planKind } = kinds(scope);
+  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
+  const informer = env.plans[which(scope)];
+  const prefix = scope.namespaced ? 'servicePlan' : 'clusterServicePlan';
+  const value = str(spec[`${prefix}${style}`]);
+  const className = cls.metadata.name ?? '';
+  const belongs = (p: Entry) =>
+    refName(p.spec ?? {}, scope.classRefField) === className &&
+    p.spec?.[scope.brokerNameField] === cls.spec?.[scope.brokerNameField];
+  const say = (s: string): Problem => ({
+    reason: reasons.nonexistentPlan,
+    message: `The instance references a ${planKind} that does not exist. ${s}`,
+  });
+  const on = `on ${classKind} (K8S: "${className}" ExternalName: "${str(cls.spec?.externalName)}")`;
+  if (!value) return say(`No ${planKind} is named ${on}`);
+  if (style === 'Name') {
+    const found = informer.get(ns, value);
+    if (found && belongs(found)) return found;
+    return say(`References a non-existent ${planKind} (K8S: "${value}") ${on}`);
+  }
+  const key = style === 'ExternalName' ? 'externalName' : 'externalID';
+  const matches = informer.list(ns).filter((p) => belongs(p) && p.spec?.[key] === value);
+  if (matches.length === 1) return matches[0];
+  return say(
+    `References a non-existent ${planKind} (${style}: "${value}") ${on} or there is more than one (found: ${matches.length})`,
+  );
+}
+
+/**
+ * The class and plan the spec names, with the references recorded through the `reference`
+ * subresource when they were not (a plan change has the API server clear the plan reference).
+ * Returns the instance as stored after the write, or why the names do not resolve.
+ */
+export async function resolveReferences(env: InstanceEnv, inst: Instance): Promise<Instance | Problem> {
+  const found = scopeOf(inst);
+  if (!found) return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
+  const { scope, style } = found;
+  const spec = specOf(inst);
+  const classRefField = scope.classRefField;
+  const planRefField = scope.planRefField;
+  if (refName(spec, classRefField) && refName(spec, planRefField)) return inst;
+  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
+  let cls: Entry | Problem;
+  const existingClass = refName(spec, classRefField);
+  if (existingClass) {
+    cls =
+      env.classes[which(scope)].get(ns, existingClass) ??
+      ({
+        reason: reasons.nonexistentClass,
+        message: `The instance references a ${scope.class.kind} that does not exist. References a non-existent ${scope.class.kind} (K8S: "${existingClass}")`,
+      } satisfies Problem);
+  } else {
+    cls = findClass(env, inst, scope, style);
+  }
+  if (isProblem(cls)) return cls;
+  const plan = findPlan(env, inst, scope, style, cls);
+  if (isProblem(plan)) return plan;
+  const next: Instance = structuredClone(inst);
+  const nextSpec = (next.spec ??= {}) as Spec;
+  nextSpec[classRefField] = { name: cls.metadata.name };
+  nextSpec[planRefField] = { name: plan.metadata.name };
+  const written = await writeReferences(env.ctx.client, next);
+  env.remember(written);
+  return written;
+}
+
+/**
+ * PUT .../serviceinstances/<name>/reference: the one way to record resolved references (the API
+ * server takes only spec.*Ref from it). KubeClient has no call for custom subresources, so this
+ * goes over undici with the kubeconfig's TLS material and credentials.
+ */
+export async function writeReferences(client: KubeClient, inst: Instance): Promise<Instance> {
+  const kc = client.kc;
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig has no current cluster');
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  for (const [k, v] of Object.entries(opts.headers ?? {})) {
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  const agent = new Agent({
+    connect: {
+      ca: opts.ca as string | undefined,
+      cert: opts.cert as string | undefined,
+      key: opts.key as string | undefined,
+      ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+    },
+  });
+  const { group, version, plural } = serviceInstanceResource;
+  const { namespace, name } = inst.metadata;
+  const path = `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace ?? '')}/${plural}/${encodeURIComponent(name ?? '')}/reference`;
+  try {
+    const res = await request(`${server.replace(/\/+$/, '')}${path}`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ ...inst, apiVersion: `${group}/${version}`, kind: serviceInstanceResource.kind }),
+      dispatcher: agent,
+    });
+    const text = await res.body.text();
+    let body: { reason?: string; message?: string } & Instance;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      body = { metadata: {} };
+    }
+    if (res.statusCode >= 300) {
+      throw new KubeError(res.statusCode, body.reason ?? '', body.message ?? `HTTP ${res.statusCode}`);
+    }
+    return body;
+  } finally {
+    await agent.close();
+  }
+}
+
+/** Everything a broker call about the instance needs. */
+export interface CatalogInfo {
+  scope: CatalogScope;
+  cls: Entry;
+  /** The plan the spec resolves to (undefined only where a step can do without, i.e. deletion). */
+  plan?: Entry;
+  broker: Broker;
+  client: OSBClient;
+}
+
+/**
+ * The class, plan, broker and OSB client of an instance whose references are resolved. For
+ * deletion the plan may be gone (the plan id is in status); everything else is required.
+ */
+export async function catalogOf(
+  env: InstanceEnv,
+  inst: Instance,
+  opts: { planRequired: boolean },
+): Promise<CatalogInfo | Problem> {
+  const found = scopeOf(inst);
+  if (!found) return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
+  const { scope } = found;
+  const spec = specOf(inst);
+  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
+  const className = refName(spec, scope.classRefField);
+  const cls = className ? env.classes[which(scope)].get(ns, className) : undefined;
+  if (!cls) {
+    return {
+      reason: reasons.nonexistentClass,
+      message: `The instance references a ${scope.class.kind} that does not exist. References a non-existent ${scope.class.kind} (K8S: "${className}")`,
+    };
+  }
+  const planName = refName(spec, scope.planRefField);
+  const plan = planName ? env.plans[which(scope)].get(ns, planName) : undefined;
+  if (!plan && opts.planRequired) {
+    return {
+      reason: reasons.nonexistentPlan,
+      message: `The instance references a ${scope.plan.kind} that does not exist. References a non-existent ${scope.plan.kind} (K8S: "${planName}")`,
+    };
+  }
+  const brokerName = str(cls.spec?.[scope.brokerNameField]);
+  const broker = env.brokers[which(scope)].get(ns, brokerName);
+  if (!broker) {
+    return {
+      reason: reasons.nonexistentBroker,
+      message: `The instance references a non-existent broker ${scope.broker.kind} "${brokerName}"`,
+    };
+  }
+  try {
+    const key = scope.namespaced ? `${ns}/${brokerName}` : brokerName;
+    const client = await brokerClients(env.ctx).get(brokerClientKey(scope.broker.kind, key), broker);
+    return { scope, cls, plan, broker, client };
+  } catch (e) {
+    if (e instanceof AuthCredentialsError) {
+      return { reason: reasons.errorAuthCredentials, message: `Error getting broker auth credentials: ${e.message}` };
+    }
+    return {
+      reason: reasons.nonexistentBroker,
+      message: `Error creating client for broker ${scope.broker.kind} "${brokerName}": ${(e as Error).message}`,
+    };
+  }
+}
+
+/** The plan fields of a properties state, in the instance's scope. */
+export function planProperties(scope: CatalogScope, plan: Entry): PropertiesState {
+  return scope.namespaced
+    ? { servicePlanExternalName: str(plan.spec?.externalName), servicePlanExternalID: str(plan.spec?.externalID) }
+    : {
+        clusterServicePlanExternalName: str(plan.spec?.externalName),
+        clusterServicePlanExternalID: str(plan.spec?.externalID),
+      };
+}
+
+export const planIdOf = (state: PropertiesState | undefined): string | undefined =>
+  state?.clusterServicePlanExternalID || state?.servicePlanExternalID || undefined;
+
+/** A plan of the class by its OSB id (to find the plan an instance is moving away from). */
+export function planByExternalId(env: InstanceEnv, scope: CatalogScope, cls: Entry, id: string | undefined) {
+  if (!id) return undefined;
+  const ns = scope.namespaced ? cls.metadata.namespace : undefined;
+  return env.plans[which(scope)]
+    .list(ns)
+    .find(
+      (p) =>
+        p.spec?.externalID === id &&
+        refName(p.spec ?? {}, scope.classRefField) === cls.metadata.name &&
+        p.spec?.[scope.brokerNameField] === cls.spec?.[scope.brokerNameField],
+    );
+}
+
+/** The plan's maintenance_info as the broker wants it back (only the version counts). */
+export function planMaintenance(plan: Entry | undefined): MaintenanceInfo | undefined {
+  const m = plan?.spec?.maintenanceInfo as { version?: unknown; description?: unknown } | undefined;
+  if (typeof m?.version !== 'string' || m.version === '') return undefined;
+  return typeof m.description === 'string' ? { version: m.version, description: m.description } : { version: m.version };
+}
+
+/** The Kubernetes context object of provision and update (profile.md: all four REQUIRED). */
+export function kubernetesContext(env: InstanceEnv, inst: Instance): KubernetesContext {
+  return {
+    platform: 'kubernetes',
+    namespace: inst.metadata.namespace ?? '',
+    clusterid: env.ctx.clusterId,
+    instance_name: inst.metadata.name ?? '',
+  };
+}
+
+/** The namespace's UID (sent as space_guid), or why it cannot be had. */
+export async function namespaceUid(env: InstanceEnv, inst: Instance): Promise<string | Problem> {
+  const name = inst.metadata.namespace ?? '';
+  const ns =
+    env.namespaces.get(undefined, name) ?? (await env.ctx.client.get<Namespace>(namespaceResource, undefined, name));
+  if (!ns?.metadata.uid) {
+    return { reason: reasons.errorFindingNamespace, message: `Failed to get namespace "${name}": not found` };
+  }
+  return ns.metadata.uid;
+}
+
+/** Whether moving off `current` (the plan the instance is on) is allowed: the plan's say first, then the class's. */
+export function planUpdatable(cls: Entry, current: Entry | undefined): boolean {
+  const own = current?.spec?.planUpdatable;
+  if (typeof own === 'boolean') return own;
+  return cls.spec?.planUpdatable === true;
+}
+
+/** Bindings of the instance (by spec.instanceRef), from the cache. */
+export function bindingsOf(env: InstanceEnv, inst: Instance): ServiceBinding[] {
+  return env.bindings
+    .list(inst.metadata.namespace)
+    .filter((b) => (b.spec as { instanceRef?: { name?: string } } | undefined)?.instanceRef?.name === inst.metadata.name);
+}

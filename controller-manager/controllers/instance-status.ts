@@ -1,0 +1,262 @@
+import type { ConditionStatus } from '../../api-types/common';
+import type {
+  ServiceInstance,
+  ServiceInstanceCondition,
+  ServiceInstancePropertiesState,
+  ServiceInstanceStatus,
+} from '../../api-types/serviceinstance';
+import { jsonEqual } from '../../pkg/json';
+import type { ControllerContext } from '../context';
+
+export type Instance = ServiceInstance;
+export type InstanceStatus = ServiceInstanceStatus;
+export type PropertiesState = ServiceInstancePropertiesState;
+export type ConditionType = ServiceInstanceCondition['type'];
+
+/** Annotation releasing an instance being deleted without calling its broker. */
+export const ABANDON_ANNOTATION = 'servicecatalog.k8s.io/abandon';
+/** Annotation deleting an instance's bindings when it is deleted (like --cascading-deletion). */
+export const CASCADING_DELETION_ANNOTATION = 'servicecatalog.k8s.io/cascading-deletion';
+
+/**
+ * Condition reasons, as the original controller wrote them (pkg/controller/controller_instance.go),
+ * plus a few for what it did not do (schema checks, plan-level updatability, abandon).
+ */
+export const reasons = {
+  provisioned: 'ProvisionedSuccessfully',
+  updated: 'InstanceUpdatedSuccessfully',
+  deprovisioned: 'DeprovisionedSuccessfully',
+  orphanMitigationSuccessful: 'OrphanMitigationSuccessful',
+  provisionInFlight: 'ProvisionRequestInFlight',
+  updateInFlight: 'UpdateInstanceRequestInFlight',
+  deprovisionInFlight: 'DeprovisionRequestInFlight',
+  provisioning: 'Provisioning',
+  updating: 'UpdatingInstance',
+  deprovisioning: 'Deprovisioning',
+  startingOrphanMitigation: 'StartingInstanceOrphanMitigation',
+  orphanMitigationFailed: 'OrphanMitigationFailed',
+  observedNewGeneration: 'ObservedNewGeneration',
+  errorWithParameters: 'ErrorWithParameters',
+  provisionCallFailed: 'ProvisionCallFailed',
+  errorCallingProvision: 'ErrorCallingProvision',
+  updateCallFailed: 'UpdateInstanceCallFailed',
+  errorCallingUpdate: 'ErrorCallingUpdateInstance',
+  deprovisionCallFailed: 'DeprovisionCallFailed',
+  deprovisionBlocked: 'DeprovisionBlockedByExistingCredentials',
+  bindingsDeletion: 'ServiceBindingsDeletion',
+  errorPollingLastOperation: 'ErrorPollingLastOperation',
+  asyncOperationInProgress: 'ErrorAsyncOperationInProgress',
+  nonexistentClass: 'ReferencesNonexistentServiceClass',
+  nonexistentPlan: 'ReferencesNonexistentServicePlan',
+  nonexistentBroker: 'ReferencesNonexistentBroker',
+  deletedClass: 'ReferencesDeletedServiceClass',
+  deletedPlan: 'ReferencesDeletedServicePlan',
+  errorFindingNamespace: 'ErrorFindingNamespaceForInstance',
+  unknownPlan: 'UnknownServicePlan',
+  retryTimeout: 'ErrorReconciliationRetryTimeout',
+  errorAuthCredentials: 'ErrorGettingAuthCredentials',
+  /** Failed: the broker refused the request for good (the original's `ClusterServiceBrokerReturnedFailure`). */
+  brokerReturnedFailure: (namespaced: boolean) =>
+    namespaced ? 'ServiceBrokerReturnedFailure' : 'ClusterServiceBrokerReturnedFailure',
+  // ours
+  planNotUpdatable: 'PlanNotUpdatable',
+  abandoned: 'Abandoned',
+} as const;
+
+export const messages = {
+  provisioned: 'The instance was provisioned successfully',
+  updated: 'The instance was updated successfully',
+  deprovisioned: 'The instance was deprovisioned successfully',
+  orphanMitigationSuccessful: 'Orphan mitigation was completed successfully',
+  provisionInFlight: 'Provision request for ServiceInstance in-flight to Broker',
+  updateInFlight: 'Update request for ServiceInstance in-flight to Broker',
+  deprovisionInFlight: 'Deprovision request for ServiceInstance in-flight to Broker',
+  provisioning: 'The instance is being provisioned asynchronously',
+  updating: 'The instance is being updated asynchronously',
+  deprovisioning: 'The instance is being deprovisioned asynchronously',
+  startingOrphanMitigation:
+    'The instance provision call failed with an ambiguous error; attempting to deprovision the instance in order to mitigate an orphaned resource',
+  observedNewGeneration: 'Observed a new generation of the instance',
+  asyncOperationInProgress: 'Another operation for this service instance is in progress. ',
+  deprovisionBlocked: 'All associated ServiceBindings must be removed before this ServiceInstance can be deleted',
+  retryTimeout: 'Stopping reconciliation retries because too much time has elapsed',
+} as const;
+
+/** Ready reasons that report progress or success, recorded as Normal Events (the rest are Warnings). */
+const normalReasons = new Set<string>([
+  reasons.provisioned,
+  reasons.updated,
+  reasons.deprovisioned,
+  reasons.orphanMitigationSuccessful,
+  reasons.provisionInFlight,
+  reasons.updateInFlight,
+  reasons.deprovisionInFlight,
+  reasons.provisioning,
+  reasons.updating,
+  reasons.deprovisioning,
+  reasons.observedNewGeneration,
+  reasons.bindingsDeletion,
+]);
+
+/** metav1.Time: RFC 3339 in seconds. */
+export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function conditionOf(inst: { status?: InstanceStatus } | undefined, type: ConditionType) {
+  return inst?.status?.conditions?.find((c) => c.type === type);
+}
+
+export const isTrue = (inst: Instance | undefined, type: ConditionType) =>
+  conditionOf(inst, type)?.status === 'True';
+
+/** lastTransitionTime moves only when the status changes; a new type is appended. */
+export function setCondition(
+  status: InstanceStatus,
+  type: ConditionType,
+  value: ConditionStatus,
+  reason: string,
+  message: string,
+  now = rfc3339(Date.now()),
+): void {
+  const conditions = [...(status.conditions ?? [])];
+  const i = conditions.findIndex((c) => c.type === type);
+  const old = i >= 0 ? conditions[i] : undefined;
+  const next: ServiceInstanceCondition = {
+    type,
+    status: value,
+    lastTransitionTime: old && old.status === value && old.lastTransitionTime ? old.lastTransitionTime : now,
+    reason,
+    message,
+  };
+  if (i >= 0) conditions[i] = next;
+  else conditions.push(next);
+  status.conditions = conditions;
+}
+
+/** Sets a condition only if the instance has it already (clearing Failed must not add it). */
+export function resetCondition(status: InstanceStatus, type: ConditionType, reason: string, message: string) {
+  const c = status.conditions?.find((x) => x.type === type);
+  if (c && c.status !== 'False') setCondition(status, type, 'False', reason, message);
+}
+
+/** No operation in progress: the fields the API server allows only during one go. */
+export function clearOperation(status: InstanceStatus): void {
+  status.currentOperation = '';
+  delete status.operationStartTime;
+  delete status.asyncOpInProgress;
+  delete status.orphanMitigationInProgress;
+  delete status.lastOperation;
+  delete status.inProgressProperties;
+}
+
+/**
+ * Marks the generation as acted upon. The API server refuses an operation in progress while
+ * reconciledGeneration equals generation, so during one it stays below (it is deprecated in
+ * favour of observedGeneration, which says what the controller acted upon).
+ */
+export function observe(status: InstanceStatus, generation: number): void {
+  status.observedGeneration = generation;
+  if ((status.reconciledGeneration ?? 0) > generation - 1 && status.currentOperation) {
+    status.reconciledGeneration = Math.max(0, generation - 1);
+  }
+}
+
+/** The operation finished (well or for good): the generation it was for is reconciled. */
+export function reconciled(status: InstanceStatus, generation: number): void {
+  status.observedGeneration = generation;
+  status.reconciledGeneration = generation;
+}
+
+/**
+ * Starts an operation: recorded before the broker is called, so that a controller restarted
+ * mid-call knows a request may be in flight and sends the same one again (brokers answer a
+ * repeated identical request with 200/202, never a second resource).
+ */
+export function startOperation(
+  status: InstanceStatus,
+  op: 'Provision' | 'Update' | 'Deprovision',
+  generation: number,
+  properties: PropertiesState,
+  now: number,
+): void {
+  const same = status.currentOperation === op;
+  status.currentOperation = op;
+  if (!same || !status.operationStartTime) status.operationStartTime = rfc3339(now);
+  delete status.asyncOpInProgress;
+  delete status.lastOperation;
+  status.inProgressProperties = properties;
+  if (op === 'Provision') status.deprovisionStatus = 'Required';
+  observe(status, generation);
+  const [reason, message] =
+    op === 'Provision'
+      ? [reasons.provisionInFlight, messages.provisionInFlight]
+      : op === 'Update'
+        ? [reasons.updateInFlight, messages.updateInFlight]
+        : [reasons.deprovisionInFlight, messages.deprovisionInFlight];
+  setCondition(status, 'Ready', 'False', reason, message);
+  resetCondition(status, 'Failed', reasons.observedNewGeneration, messages.observedNewGeneration);
+}
+
+/** Records a failure for good: Ready False (or Unknown) and Failed True, each with its reason. */
+export function failFor(
+  status: InstanceStatus,
+  ready: [ConditionStatus, string, string],
+  failed: [string, string],
+): void {
+  setCondition(status, 'Ready', ready[0], ready[1], ready[2]);
+  setCondition(status, 'Failed', 'True', failed[0], failed[1]);
+}
+
+export const plain = (o: unknown) => JSON.parse(JSON.stringify(o ?? null)) as unknown;
+
+/**
+ * Events for the conditions a status write changed: each new Ready reason or message, Failed
+ * turning True, OrphanMitigation starting or ending. Warnings for errors, Normal otherwise.
+ */
+export function recordConditionEvents(ctx: ControllerContext, before: Instance, after: Instance): void {
+  for (const type of ['Ready', 'Failed', 'OrphanMitigation'] as const) {
+    const b = conditionOf(before, type);
+    const a = conditionOf(after, type);
+    if (!a || (b && b.status === a.status && b.reason === a.reason && b.message === a.message)) continue;
+    const reason = a.reason ?? '';
+    const message = a.message ?? '';
+    if (type === 'Ready') {
+      const normal = a.status === 'True' || normalReasons.has(reason);
+      ctx.recorder.event(after, normal ? 'Normal' : 'Warning', reason, message);
+    } else if (type === 'Failed') {
+      if (a.status === 'True') ctx.recorder.event(after, 'Warning', reason, message);
+    } else if (a.status === 'True' || b?.status === 'True') {
+      ctx.recorder.event(after, a.status === 'True' ? 'Warning' : 'Normal', reason, message);
+    }
+  }
+}
+
+/** Whether two property states describe the same plan and parameters. */
+export const sameProperties = (a: PropertiesState | undefined, b: PropertiesState | undefined) =>
+  jsonEqual(plain(a), plain(b));
+
+/** SemVer 2.0 precedence: negative when a < b. Non-semver strings compare as text. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const m = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(v);
+    return m ? { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4]?.split('.') } : undefined;
+  };
+  const pa = parse(a);
+  const pb = parse(b);
+  if (!pa || !pb) return a === b ? 0 : a < b ? -1 : 1;
+  for (let i = 0; i < 3; i++) if (pa.core[i] !== pb.core[i]) return pa.core[i] - pb.core[i];
+  if (!pa.pre || !pb.pre) return pa.pre ? -1 : pb.pre ? 1 : 0;
+  for (let i = 0; i < Math.max(pa.pre.length, pb.pre.length); i++) {
+    const x = pa.pre[i];
+    const y = pb.pre[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    if (x === y) continue;
+    const nx = /^\d+$/.test(x);
+    const ny = /^\d+$/.test(y);
+    if (nx && ny) return Number(x) - Number(y);
+    if (nx) return -1;
+    if (ny) return 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}

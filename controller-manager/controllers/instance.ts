@@ -1,0 +1,328 @@
+import { Gauge, type Registry } from 'prom-client';
+import {
+  clusterServiceBrokerResource,
+  clusterServiceClassResource,
+  clusterServicePlanResource,
+  serviceBindingResource,
+  serviceBrokerResource,
+  serviceClassResource,
+  serviceInstanceResource,
+  servicePlanResource,
+  type ServiceBinding,
+} from '../../api-types';
+import { namespaceResource, secretResource, type Namespace, type Secret } from '../../api-types/core';
+import { FINALIZER } from '../../apiserver/registry/validation';
+import type { ControllerContext, RunningController } from '../context';
+import { Controller, type ReconcileResult } from '../framework/controller';
+import type { RateLimiterOptions } from '../framework/queue';
+import type { ControllerStarter } from './index';
+import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
+import { clusterScope, namespacedScope, type CatalogScope } from './catalog';
+import { scopeOf, type Broker, type Entry, type InstanceEnv } from './instance-catalog';
+import { abandon, finalize, isAbandoned, orphanMitigate } from './instance-deprovision';
+import { poll } from './instance-poll';
+import { provision, recordMaintenance, report } from './instance-provision';
+import {
+  clearOperation,
+  conditionOf,
+  isTrue,
+  reasons,
+  recordConditionEvents,
+  type Instance,
+  type InstanceStatus,
+} from './instance-status';
+import { recordedChecksum, update } from './instance-update';
+import { buildParameters, ParametersError } from './parameters';
+
+export { ABANDON_ANNOTATION, CASCADING_DELETION_ANNOTATION } from './instance-status';
+
+/** A larger numeric resourceVersion is a later state of the same object (ours come from etcd revisions). */
+function newer<T extends Instance>(a: T | undefined, b: T | undefined): T | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.metadata.uid !== b.metadata.uid) return a;
+  const ra = Number(a.metadata.resourceVersion);
+  const rb = Number(b.metadata.resourceVersion);
+  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
+}
+
+const refName = (inst: Instance, field: string): string | undefined =>
+  ((inst.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name) || undefined;
+
+/**
+ * Reconciles ServiceInstances, one step per pass: resolve the class and plan, then provision,
+ * update, poll an asynchronous operation, mitigate an orphan, or deprovision on delete. Every
+ * operation is recorded in status before the broker is called, so a controller restarted in the
+ * middle re-sends the same request (or polls) instead of starting a second one.
+ */
+export class InstanceReconciler {
+  readonly env: InstanceEnv;
+  /** What our own status writes returned, until the cache catches up with them. */
+  private readonly written = new Map<string, Instance>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly enqueue: (key: string) => void,
+    limiter: RateLimiterOptions = ctx.limiter,
+  ) {
+    const { informers } = ctx;
+    this.env = {
+      ctx,
+      limiter,
+      instances: informers.for<Instance>(serviceInstanceResource),
+      bindings: informers.for<ServiceBinding>(serviceBindingResource),
+      namespaces: informers.for<Namespace>(namespaceResource),
+      classes: {
+        cluster: informers.for<Entry>(clusterServiceClassResource),
+        namespaced: informers.for<Entry>(serviceClassResource),
+      },
+      plans: {
+        cluster: informers.for<Entry>(clusterServicePlanResource),
+        namespaced: informers.for<Entry>(servicePlanResource),
+      },
+      brokers: {
+        cluster: informers.for<Broker>(clusterServiceBrokerResource),
+        namespaced: informers.for<Broker>(serviceBrokerResource),
+      },
+      write: (inst, mutate) => this.write(inst, mutate),
+      remember: (inst) => this.written.set(keyOf(inst), inst),
+      polls: new Map(),
+      now: () => Date.now(),
+    };
+  }
+
+  private async write(
+    inst: Instance,
+    mutate: (status: InstanceStatus, inst: Instance) => void,
+  ): Promise<Instance> {
+    const written = await this.ctx.updateStatus<Instance>(serviceInstanceResource, inst, (latest) => {
+      latest.status ??= {};
+      mutate(latest.status, latest);
+    });
+    if (written !== inst) {
+      this.written.set(keyOf(inst), written);
+      recordConditionEvents(this.ctx, inst, written);
+    }
+    return written;
+  }
+
+  /**
+   * The informer handler: our own last write needs no reconcile, and an instance being polled
+   * is left to its poll timer (so that Retry-After and the backoff hold), unless it is deleted.
+   */
+  observe(inst: Instance): void {
+    const key = keyOf(inst);
+    if (this.written.get(key)?.metadata.resourceVersion === inst.metadata.resourceVersion) return;
+    if (inst.status?.asyncOpInProgress && !inst.metadata.deletionTimestamp && this.env.polls.has(key)) return;
+    this.enqueue(key);
+  }
+
+  private forget(key: string): void {
+    this.written.delete(key);
+    this.env.polls.delete(key);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const cached = this.env.instances.get(namespace, name);
+    if (!cached) {
+      this.forget(key);
+      return {};
+    }
+    const inst = newer(cached, this.written.get(key))!;
+    if (inst === cached) this.written.delete(key);
+    return this.dispatch(inst);
+  }
+
+  private async dispatch(inst: Instance): Promise<ReconcileResult> {
+    const env = this.env;
+    const s = inst.status ?? {};
+    if (inst.metadata.deletionTimestamp) {
+      if (!(inst.metadata.finalizers ?? []).includes(FINALIZER)) return {};
+      if (isAbandoned(inst)) return abandon(env, inst);
+      // a provision in flight is halted by the DELETE (the broker MUST stop it); anything else is waited for
+      const provisioning = s.currentOperation === 'Provision' && !s.orphanMitigationInProgress;
+      if (s.asyncOpInProgress && !provisioning) return poll(env, inst);
+      return finalize(env, inst);
+    }
+    if (s.orphanMitigationInProgress) return s.asyncOpInProgress ? poll(env, inst) : orphanMitigate(env, inst);
+    if (s.asyncOpInProgress) return poll(env, inst);
+    switch (s.currentOperation) {
+      case 'Provision':
+        return provision(env, inst);
+      case 'Update':
+        return update(env, inst);
+      case 'Deprovision':
+        // only a deletion deprovisions; an operation left over without one is over
+        await env.write(inst, (st) => clearOperation(st));
+        return { requeue: true };
+    }
+    if (s.provisionStatus === 'Provisioned') return this.maybeUpdate(inst);
+    // a failure for good waits for the spec to change
+    if (s.observedGeneration === inst.metadata.generation && isTrue(inst, 'Failed')) return {};
+    return provision(env, inst);
+  }
+
+  private async maybeUpdate(inst: Instance): Promise<ReconcileResult> {
+    const env = this.env;
+    const s = inst.status ?? {};
+    if (s.observedGeneration !== inst.metadata.generation) return update(env, inst);
+    if (isTrue(inst, 'Failed')) return this.refreshMaintenance(inst);
+    if (conditionOf(inst, 'Ready')?.status !== 'True') return update(env, inst);
+    if (inst.spec?.parametersFrom?.length) {
+      // a parametersFrom Secret changed: the broker gets what changed
+      try {
+        const built = await buildParameters(env.ctx.client, inst.metadata.namespace ?? '', inst.spec);
+        if (recordedChecksum(built) !== s.externalProperties?.parameterChecksum) return update(env, inst);
+      } catch (e) {
+        if (!(e instanceof ParametersError)) throw e;
+        return report(env, inst, { reason: reasons.errorWithParameters, message: e.message });
+      }
+    }
+    return this.refreshMaintenance(inst);
+  }
+
+  /** Keeps status.upgradeAvailable in step with what the plan offers. */
+  private async refreshMaintenance(inst: Instance): Promise<ReconcileResult> {
+    const found = scopeOf(inst);
+    if (!found) return {};
+    const { scope } = found;
+    const planName = refName(inst, scope.planRefField);
+    const plan = planName
+      ? this.env.plans[scope.namespaced ? 'namespaced' : 'cluster'].get(
+          scope.namespaced ? inst.metadata.namespace : undefined,
+          planName,
+        )
+      : undefined;
+    if (!plan) return {};
+    await this.env.write(inst, (st) => recordMaintenance(st, st.externalProperties, plan));
+    return {};
+  }
+
+  /** Instances to look at again when a class or plan of `scope` changes. */
+  instancesFor(scope: CatalogScope, entry: Entry, kind: 'class' | 'plan'): string[] {
+    const field = kind === 'class' ? scope.classRefField : scope.planRefField;
+    const ns = scope.namespaced ? entry.metadata.namespace : undefined;
+    return this.env.instances
+      .list(ns)
+      .filter((inst) => {
+        if (scopeOf(inst)?.scope !== scope) return false;
+        const ref = refName(inst, field);
+        return ref === undefined || ref === entry.metadata.name;
+      })
+      .map(keyOf);
+  }
+}
+
+function instanceGauges(registry: Registry, instances: SharedInformer<Instance>): void {
+  for (const name of ['servicecatalog_service_instances', 'servicecatalog_service_instance_async_operations']) {
+    if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  }
+  new Gauge({
+    name: 'servicecatalog_service_instances',
+    help: 'ServiceInstances by condition type (Ready, Failed, OrphanMitigation) and status (True, False, Unknown).',
+    labelNames: ['condition', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const type of ['Ready', 'Failed', 'OrphanMitigation']) {
+        for (const status of ['True', 'False', 'Unknown']) this.set({ condition: type, status }, 0);
+      }
+      for (const inst of instances.list()) {
+        for (const c of inst.status?.conditions ?? []) this.inc({ condition: c.type, status: c.status });
+      }
+    },
+  });
+  new Gauge({
+    name: 'servicecatalog_service_instance_async_operations',
+    help: 'Asynchronous operations on ServiceInstances in flight (being polled), by operation.',
+    labelNames: ['operation'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const op of ['Provision', 'Update', 'Deprovision', 'OrphanMitigation']) this.set({ operation: op }, 0);
+      for (const inst of instances.list()) {
+        const s = inst.status;
+        if (!s?.asyncOpInProgress) continue;
+        this.inc({ operation: s.orphanMitigationInProgress ? 'OrphanMitigation' : s.currentOperation || 'Provision' });
+      }
+    },
+  });
+}
+
+export interface InstanceControllerOptions {
+  /** Retry and poll backoff; the manager's (1 s doubling to --operation-polling-maximum-backoff-duration) by default. */
+  limiter?: RateLimiterOptions;
+}
+
+/** The ServiceInstance controller's starter, with its own backoff when given (tests use short ones). */
+export function serviceInstanceController(opts: InstanceControllerOptions = {}): ControllerStarter {
+  return (ctx) => startServiceInstanceController(ctx, opts);
+}
+
+/** Starts the ServiceInstance controller; workers start once the informers it reads have synced. */
+export function startServiceInstanceController(
+  ctx: ControllerContext,
+  opts: InstanceControllerOptions = {},
+): RunningController {
+  const name = 'ServiceInstance';
+  const limiter = opts.limiter ?? ctx.limiter;
+  const controller: Controller = new Controller(name, (key) => reconciler.reconcile(key), {
+    workers: ctx.options.concurrentSyncs,
+    limiter,
+    log: ctx.log,
+    metrics: ctx.controllerMetrics,
+  });
+  const reconciler = new InstanceReconciler(ctx, (key) => controller.enqueue(key), limiter);
+  const env = reconciler.env;
+  const secrets = ctx.informers.for<Secret>(secretResource);
+
+  env.instances.onChange((inst) => reconciler.observe(inst));
+  for (const [scope, which] of [
+    [clusterScope, 'cluster'],
+    [namespacedScope, 'namespaced'],
+  ] as const) {
+    env.classes[which].onChange((c) => reconciler.instancesFor(scope, c, 'class').forEach((k) => controller.enqueue(k)));
+    env.plans[which].onChange((p) => reconciler.instancesFor(scope, p, 'plan').forEach((k) => controller.enqueue(k)));
+  }
+  // a binding gone may be what a deletion waits for
+  env.bindings.onChange((b) => {
+    const target = (b.spec as { instanceRef?: { name?: string } } | undefined)?.instanceRef?.name;
+    const inst = target ? env.instances.get(b.metadata.namespace, target) : undefined;
+    if (inst?.metadata.deletionTimestamp) controller.enqueue(keyOf(inst));
+  });
+  // a parametersFrom Secret changing updates the instance (or lets a failed build go on)
+  secrets.onChange((secret) => {
+    for (const inst of env.instances.list(secret.metadata.namespace)) {
+      const uses = (inst.spec?.parametersFrom ?? []).some((p) => p.secretKeyRef?.name === secret.metadata.name);
+      if (uses && !inst.status?.asyncOpInProgress) controller.enqueue(keyOf(inst));
+    }
+  });
+  instanceGauges(ctx.metrics, env.instances);
+
+  let stopped = false;
+  const informers = [
+    env.instances,
+    env.bindings,
+    env.namespaces,
+    env.classes.cluster,
+    env.classes.namespaced,
+    env.plans.cluster,
+    env.plans.namespaced,
+    env.brokers.cluster,
+    env.brokers.namespaced,
+    secrets,
+  ];
+  const started = Promise.all(informers.map((i) => i.start(ctx.options.resyncIntervalMs))).then(() => {
+    if (!stopped) controller.run();
+  });
+  started.catch(() => undefined);
+
+  return {
+    name,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await controller.stop();
+    },
+  };
+}
