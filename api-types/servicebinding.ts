@@ -171,7 +171,8 @@ export const ServiceBindingRotationSchema = Type.Object(
     ),
     orphanMitigation: Type.Optional(
       Type.Boolean({
-        description: 'True when the binding in bindingID is a successor whose creation failed and is being removed.',
+        description:
+          'True when the binding in bindingID is a successor whose creation failed and is being removed.',
       }),
     ),
   },
@@ -241,7 +242,9 @@ export const ServiceBindingStatusSchema = Type.Object(
       }),
     ),
     rotation: Type.Optional(ServiceBindingRotationSchema),
-    lastRotationTime: Type.Optional(timestamp('When the credentials were last replaced by a rotation (our addition).')),
+    lastRotationTime: Type.Optional(
+      timestamp('When the credentials were last replaced by a rotation (our addition).'),
+    ),
   },
   { description: 'Observed state of the binding.' },
 );

@@ -280,6 +280,7 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   });
 
   const handlerOptions = {
+    log,
     bookmarkIntervalMs: cfg.bookmarkIntervalMs ?? 60_000,
     defaultWatchTimeoutSeconds: cfg.defaultWatchTimeoutSeconds ?? 1800,
     watches,

@@ -18,6 +18,7 @@ import {
 } from './api';
 import { authOverhead } from './auth';
 import { brokerBench } from './broker';
+import { lifecycleBench } from './lifecycle';
 import { log, ms, printTable, rssMB, type Row } from './lib';
 
 /**
@@ -193,6 +194,8 @@ async function main(): Promise<void> {
   }
   // the broker controller, on an etcd and API server of its own
   rows.push(...(await brokerBench()));
+  // the instance and binding controllers, the controller-manager in a process of its own
+  rows.push(...(await lifecycleBench()));
   const seconds = (performance.now() - started) / 1000;
   rows.push({ scenario: 'total bench duration', figure: `${seconds.toFixed(0)} s` });
   // other work on the machine skews every figure: the load average says how much there was

@@ -195,6 +195,7 @@ describe('admission with the default plugins', () => {
       'BrokerAuthSarCheck',
       'OriginatingIdentityLocking',
       'ServiceInstanceParametersSchema',
+      'ServiceBindingParametersSchema',
     ]);
     const objects = { get: async () => undefined, list: async () => [] };
     for (const name of defaultAdmissionPlugins) expect(admissionPlugins[name]?.({ objects }).name).toBe(name);

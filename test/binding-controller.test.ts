@@ -1,7 +1,15 @@
 import { configMapResource, type ConfigMap } from '../api-types/core';
 import type { ServiceBinding } from '../api-types';
 import type { JournalEntry, ScriptRule } from '../brokers/scripted';
-import { API_TIMEOUT_MS, failed, Fixture, identityOf, ready, startSuite, type Suite } from './binding-fixture';
+import {
+  API_TIMEOUT_MS,
+  failed,
+  Fixture,
+  identityOf,
+  ready,
+  startSuite,
+  type Suite,
+} from './binding-fixture';
 import { eventually } from './harness';
 
 /**
@@ -181,6 +189,23 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
   });
 });
 
+describe('namespaced brokers', () => {
+  it('binds an instance of a ServicePlan through its ServiceBroker', async () => {
+    const f = await fixture('nsbroker');
+    await f.namespacedBroker();
+    await f.instance('db', 'async', { namespaced: true });
+    const created = await f.binding('b', 'db');
+    await f.waitReady('b');
+    expect(await f.secret('b')).toEqual(
+      f.broker.binding(f.instanceId('db'), created.spec!.externalID!)!.credentials,
+    );
+    await f.delete('b');
+    await f.waitGone('b');
+    expect(unbinds(f, created.spec!.externalID)).toHaveLength(1);
+    expect(f.broker.violations()).toEqual([]);
+  });
+});
+
 describe('authentication (H2)', () => {
   it('sends basic auth on every call and surfaces a 401 without orphan mitigation', async () => {
     const auth = { basic: { username: 'platform', password: 's3cret' } };
@@ -243,16 +268,22 @@ describe('asynchronous binds (B4, LB, GB)', () => {
     const created = await f.binding('b', 'q');
     await f.waitFor('b', (b) => b.status?.asyncOpInProgress === true);
     await eventually(async () =>
-      (await gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })) === 1 ? true : undefined,
+      (await gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })) === 1
+        ? true
+        : undefined,
     );
     const b = await f.waitReady('b');
     watch.close();
     expect(
-      watch.states('b').some((s) => ready(s)?.reason === 'Binding' && s.status?.lastOperation === 'bind op/1 ü'),
+      watch
+        .states('b')
+        .some((s) => ready(s)?.reason === 'Binding' && s.status?.lastOperation === 'bind op/1 ü'),
     ).toBe(true);
     expect(b.status?.asyncOpInProgress).toBeUndefined();
     expect(b.status?.lastOperation).toBeUndefined();
-    expect(await f.secret('b')).toEqual(f.broker.binding(f.instanceId('q'), created.spec!.externalID!)!.credentials);
+    expect(await f.secret('b')).toEqual(
+      f.broker.binding(f.instanceId('q'), created.spec!.externalID!)!.credentials,
+    );
     expect(await gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })).toBe(0);
 
     const [put] = binds(f);
@@ -319,7 +350,12 @@ const bindAnswers: Array<[string, string, ScriptRule, Expect]> = [
   ['409', 'b409', { status: 409 }, 'terminal'],
   ['422 RequiresApp', 'breqapp', { status: 422, error: 'RequiresApp' }, 'terminal'],
   ['422 ConcurrencyError', 'bconc', { status: 422, error: 'ConcurrencyError' }, 'retry'],
-  ['422 AsyncRequired (retrievable: sent again)', 'basyncreq', { status: 422, error: 'AsyncRequired' }, 'retry'],
+  [
+    '422 AsyncRequired (retrievable: sent again)',
+    'basyncreq',
+    { status: 422, error: 'AsyncRequired' },
+    'retry',
+  ],
   ['408', 'b408', { status: 408 }, 'retry'],
 ];
 
@@ -354,7 +390,10 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
     } else {
       const b = await f.waitReason('b', 'OrphanMitigationSuccessful', 20_000);
       expect(failed(b)).toMatchObject({ status: 'True', reason: 'BindCallFailed' });
-      expect(b.status).toMatchObject({ unbindStatus: 'Succeeded', reconciledGeneration: b.metadata.generation });
+      expect(b.status).toMatchObject({
+        unbindStatus: 'Succeeded',
+        reconciledGeneration: b.metadata.generation,
+      });
       expect(b.status?.orphanMitigationInProgress).toBeUndefined();
       const states = watch.states('b');
       // visible while it lasts
@@ -458,7 +497,13 @@ describe('binding responses (B7, B8)', () => {
       body: {
         credentials: {},
         volume_mounts: [
-          { driver: 'd', container_dir: '/data', mode: 'r', device_type: 'shared', device: { volume_id: 'v' } },
+          {
+            driver: 'd',
+            container_dir: '/data',
+            mode: 'r',
+            device_type: 'shared',
+            device: { volume_id: 'v' },
+          },
         ],
       },
     });
@@ -513,13 +558,15 @@ describe('unbind (UB2)', () => {
     watch.close();
     expect(unbinds(f, created.spec!.externalID!).map((d) => d.status)).toEqual([422, 500, 200]);
     const states = watch.states('b');
-    expect(states.some((s) => ready(s)?.reason === 'UnbindCallFailed' && ready(s)?.status === 'Unknown')).toBe(
-      true,
-    );
+    expect(
+      states.some((s) => ready(s)?.reason === 'UnbindCallFailed' && ready(s)?.status === 'Unknown'),
+    ).toBe(true);
     // the binding stayed (finalizer) until the unbind succeeded
-    expect(states.filter((s) => ready(s)?.reason === 'UnbindCallFailed').every((s) => s.metadata.finalizers?.length)).toBe(
-      true,
-    );
+    expect(
+      states
+        .filter((s) => ready(s)?.reason === 'UnbindCallFailed')
+        .every((s) => s.metadata.finalizers?.length),
+    ).toBe(true);
     await f.waitEvent('b', 'UnbindCallFailed');
     expect(f.broker.violations()).toEqual([]);
   });

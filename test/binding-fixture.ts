@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import {
   clusterServiceBrokerResource,
+  serviceBrokerResource,
   serviceBindingResource,
   serviceInstanceResource,
   type ServiceBinding,
@@ -182,8 +183,8 @@ export async function startSuite(): Promise<Suite> {
   const env = await startEnv({ standalone: true });
   const api = KubeClient.load(env.kubeconfig());
   const metrics = createRegistry();
-  const start = async () => {
-    const m = newManager(env, metrics);
+  const start = async (registry: Registry) => {
+    const m = newManager(env, registry);
     await m.start();
     await eventually(async () => m.controllersRunning, 30_000);
     return m;
@@ -192,12 +193,14 @@ export async function startSuite(): Promise<Suite> {
   const suite: Suite = {
     env,
     api,
-    manager: await start(),
+    manager: await start(metrics),
     metrics,
     brokers,
     async restart() {
       await suite.manager.shutdown();
-      suite.manager = await start();
+      // a new process has a registry of its own
+      suite.metrics = createRegistry();
+      suite.manager = await start(suite.metrics);
     },
     async stop() {
       await suite.manager.shutdown();
@@ -264,7 +267,23 @@ export class Fixture {
   }
 
   /** Provisions at the broker (synchronously) and makes a Ready ServiceInstance for it. */
-  async instance(name: string, key: PlanKey, opts: { ready?: boolean } = {}): Promise<ServiceInstance> {
+  /** A ServiceBroker (namespaced) for the same broker in the fixture's namespace, Ready. */
+  async namespacedBroker(): Promise<void> {
+    await this.api.create(serviceBrokerResource, {
+      metadata: { name: this.prefix, namespace: this.namespace },
+      spec: { url: this.broker.url },
+    });
+    await eventually(async () => {
+      const b = await this.api.get<KubeObjectWithStatus>(serviceBrokerResource, this.namespace, this.prefix);
+      return b?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    }, 20_000);
+  }
+
+  async instance(
+    name: string,
+    key: PlanKey,
+    opts: { ready?: boolean; namespaced?: boolean } = {},
+  ): Promise<ServiceInstance> {
     const serviceId = serviceOf(this.ids, key);
     const planId = this.ids.plans[key];
     const externalID = `${this.prefix}-${name}-iid`;
@@ -276,26 +295,36 @@ export class Fixture {
         plan_id: planId,
         organization_guid: 'test-cluster',
         space_guid: this.namespaceUID,
-        context: { platform: 'kubernetes', namespace: this.namespace, clusterid: 'test-cluster', instance_name: name },
+        context: {
+          platform: 'kubernetes',
+          namespace: this.namespace,
+          clusterid: 'test-cluster',
+          instance_name: name,
+        },
       },
       { acceptsIncomplete: true },
     );
     expect(res.kind).toBe('sync');
     const created = await this.api.create<ServiceInstance>(serviceInstanceResource, {
       metadata: { name, namespace: this.namespace },
-      spec: {
-        clusterServiceClassExternalName: serviceId,
-        clusterServicePlanExternalName: key,
-        externalID,
-      },
+      spec: opts.namespaced
+        ? { serviceClassExternalName: serviceId, servicePlanExternalName: key, externalID }
+        : { clusterServiceClassExternalName: serviceId, clusterServicePlanExternalName: key, externalID },
     });
     const path = `/apis/${GROUP}/namespaces/${this.namespace}/serviceinstances/${name}`;
     const refs = await this.suite.env.client.put<ServiceInstance>(`${path}/reference`, {
       ...created,
       spec: {
         ...created.spec,
-        clusterServiceClassRef: { name: escapedName(serviceId) },
-        clusterServicePlanRef: { name: escapedName(planId) },
+        ...(opts.namespaced
+          ? {
+              serviceClassRef: { name: escapedName(serviceId) },
+              servicePlanRef: { name: escapedName(planId) },
+            }
+          : {
+              clusterServiceClassRef: { name: escapedName(serviceId) },
+              clusterServicePlanRef: { name: escapedName(planId) },
+            }),
       },
     });
     expect(refs.status).toBe(200);
@@ -381,7 +410,11 @@ export class Fixture {
     return this.api.get<Secret>(secretResource, this.namespace, name);
   }
 
-  async createSecret(name: string, data: Record<string, string>, extra: Partial<Secret> = {}): Promise<Secret> {
+  async createSecret(
+    name: string,
+    data: Record<string, string>,
+    extra: Partial<Secret> = {},
+  ): Promise<Secret> {
     return this.api.create<Secret>(secretResource, {
       metadata: { name, namespace: this.namespace, ...extra.metadata },
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
@@ -427,8 +460,10 @@ type KubeObjectWithStatus = KubeObject & {
   status?: { conditions?: Array<{ type: string; status: string }> };
 };
 
-export const ready = (b: ServiceBinding | undefined) => b?.status?.conditions?.find((c) => c.type === 'Ready');
-export const failed = (b: ServiceBinding | undefined) => b?.status?.conditions?.find((c) => c.type === 'Failed');
+export const ready = (b: ServiceBinding | undefined) =>
+  b?.status?.conditions?.find((c) => c.type === 'Ready');
+export const failed = (b: ServiceBinding | undefined) =>
+  b?.status?.conditions?.find((c) => c.type === 'Failed');
 
 /** The decoded X-Broker-API-Originating-Identity of a journal entry, if any. */
 export function identityOf(headers: Record<string, string>): Record<string, unknown> | undefined {

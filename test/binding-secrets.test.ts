@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 
 const binds = (f: Fixture, bindingId?: string) => f.broker.requests('bind', bindingId ? { bindingId } : {});
-const unbinds = (f: Fixture, bindingId?: string) => f.broker.requests('unbind', bindingId ? { bindingId } : {});
+const unbinds = (f: Fixture, bindingId?: string) =>
+  f.broker.requests('unbind', bindingId ? { bindingId } : {});
 
 async function barrier(f: Fixture, instance: string): Promise<void> {
   const name = `probe-${Math.random().toString(36).slice(2, 8)}`;
@@ -133,7 +134,7 @@ describe('secret transforms', () => {
     await f.instance('db', 'drain');
     await f.binding('b', 'db', { secretTransforms: [{ addKeysFrom: { secretRef: { name: 'later' } } }] });
     const waiting = await f.waitReason('b', 'ErrorInjectingBindResult');
-    expect(ready(waiting)?.message).toContain('"later" not found');
+    expect(ready(waiting)?.message).toContain('later" not found');
     expect(binds(f)).toHaveLength(0);
     await f.createSecret('later', { L: 'l' });
     await f.waitReady('b');
@@ -191,6 +192,20 @@ describe('parameters', () => {
     await barrier(f, 'db');
     expect(binds(f, b.spec!.externalID)).toHaveLength(0);
     await f.waitEvent('b', 'InvalidParameters');
+  });
+
+  it('is refused by the API server when spec.parameters break the schema (ServiceBindingParametersSchema)', async () => {
+    const f = await fixture('schemaapi');
+    await f.instance('db', 'small');
+    const err = await f.binding('b', 'db', { parameters: { readOnly: 'yes' } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, reason: 'Invalid' });
+    expect((err as Error).message).toContain('spec.parameters.readOnly');
+    // with parametersFrom, a rule the Secret could satisfy is left to the controller; a wrong type is not
+    await f.binding('ok', 'db', {
+      parameters: { role: 'r' },
+      parametersFrom: [{ secretKeyRef: { name: 'p', key: 'v' } }],
+    });
+    expect(await f.get('b')).toBeUndefined();
   });
 
   it('waits for a parametersFrom Secret (ErrorWithParameters), then binds', async () => {
@@ -285,16 +300,23 @@ describe('rotation (B9, B10)', () => {
   it('orphan-mitigates a successor whose bind failed, and tries again', async () => {
     const f = await fixture('rotatefail');
     await f.instance('db', 'rotating');
+    // the latest rule first: the binding gets renew_before, its first successor a 500, the next one is created
+    f.broker.script('bind', { times: 1, status: 500 });
     f.broker.script('bind', {
       times: 1,
       status: 201,
-      body: { credentials: { username: 'old' }, metadata: { renew_before: new Date(Date.now() + 500).toISOString() } },
+      body: {
+        credentials: { username: 'old' },
+        metadata: { renew_before: new Date(Date.now() + 500).toISOString() },
+      },
     });
     const created = await f.binding('b', 'db');
     await f.waitReady('b');
-    // the first successor gets a 500, the second is created
-    f.broker.script('bind', { times: 1, status: 500 });
-    const b = await f.waitFor('b', (x) => x.status?.externalID !== created.spec!.externalID && !x.status?.rotation, 20_000);
+    const b = await f.waitFor(
+      'b',
+      (x) => x.status?.externalID !== created.spec!.externalID && !x.status?.rotation,
+      20_000,
+    );
     const puts = binds(f).filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id);
     expect(puts).toHaveLength(2);
     expect(puts[0].status).toBe(500);
@@ -311,7 +333,10 @@ describe('rotation (B9, B10)', () => {
     f.broker.script('bind', {
       times: 1,
       status: 201,
-      body: { credentials: { a: 'b' }, metadata: { renew_before: new Date(Date.now() - 60_000).toISOString() } },
+      body: {
+        credentials: { a: 'b' },
+        metadata: { renew_before: new Date(Date.now() - 60_000).toISOString() },
+      },
     });
     const created = await f.binding('b', 'db');
     const b = await f.waitReady('b');
@@ -320,7 +345,9 @@ describe('rotation (B9, B10)', () => {
     const again = (await f.get('b'))!;
     expect(again.status?.externalID).toBe(created.spec!.externalID);
     expect(again.status?.rotation).toBeUndefined();
-    expect(binds(f).filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id)).toHaveLength(0);
+    expect(binds(f).filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id)).toHaveLength(
+      0,
+    );
   });
 });
 
@@ -367,11 +394,16 @@ describe('controller-manager restart', () => {
     );
     // the asynchronous bind is not sent again, only polled; the other is resent under its own id
     expect(binds(f, a.spec!.externalID)).toHaveLength(1);
-    expect(binds(f).map((e) => e.bindingId).every((id) => id === a.spec!.externalID || id === s.spec!.externalID)).toBe(
-      true,
-    );
+    expect(
+      binds(f)
+        .map((e) => e.bindingId)
+        .every((id) => id === a.spec!.externalID || id === s.spec!.externalID),
+    ).toBe(true);
     const states = await Promise.all(['a', 's'].map((n) => f.get(n)));
-    expect(states.map((x: ServiceBinding | undefined) => x?.status?.currentOperation)).toEqual(['Bind', 'Bind']);
+    expect(states.map((x: ServiceBinding | undefined) => x?.status?.currentOperation)).toEqual([
+      'Bind',
+      'Bind',
+    ]);
     expect(f.broker.violations()).toEqual([]);
   });
 });

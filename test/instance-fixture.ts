@@ -7,15 +7,27 @@ import {
   type ServiceInstance,
   type ServiceInstanceCondition,
 } from '../api-types';
-import { eventResource, namespaceResource, secretResource, type Event, type Namespace } from '../api-types/core';
+import {
+  eventResource,
+  namespaceResource,
+  secretResource,
+  type Event,
+  type Namespace,
+} from '../api-types/core';
 import type { KubeObject } from '../api-types/meta';
-import { startScriptedBroker, type JournalEntry, type ScriptedBroker, type ScriptedBrokerOptions } from '../brokers/scripted';
+import {
+  startScriptedBroker,
+  type JournalEntry,
+  type ScriptedBroker,
+  type ScriptedBrokerOptions,
+} from '../brokers/scripted';
 import {
   startClusterServiceBrokerController,
   startServiceBrokerController,
 } from '../controller-manager/controllers/broker';
 import type { ControllerStarter } from '../controller-manager/controllers';
 import { serviceInstanceController } from '../controller-manager/controllers/instance';
+import type { ControllerOptions } from '../controller-manager/context';
 import { ControllerManager } from '../controller-manager/manager';
 import { KubeClient } from '../pkg/kube/client';
 import { createLogger } from '../pkg/logging';
@@ -121,12 +133,16 @@ export interface Suite {
   manager: ControllerManager;
   metrics: Registry;
   brokers: ScriptedBroker[];
-  /** A controller-manager (not started) like the suite's, on its own client. */
-  newManager(client?: KubeClient): ControllerManager;
+  /** A controller-manager (not started) like the suite's, on its own client and registry. */
+  newManager(client?: KubeClient, options?: Partial<ControllerOptions>): ControllerManager;
   stop(): Promise<void>;
 }
 
-function newManager(metrics: Registry, client: KubeClient): ControllerManager {
+function newManager(
+  metrics: Registry,
+  client: KubeClient,
+  overrides: Partial<ControllerOptions> = {},
+): ControllerManager {
   const controllers: ControllerStarter[] = [
     startClusterServiceBrokerController,
     startServiceBrokerController,
@@ -142,6 +158,7 @@ function newManager(metrics: Registry, client: KubeClient): ControllerManager {
       osbApiRequestTimeoutMs: API_TIMEOUT_MS,
       operationPollingMaximumBackoffMs: LIMITER.maxDelayMs,
       cascadingDeletion: false,
+      ...overrides,
     },
     leaderElection: {
       enabled: false,
@@ -175,7 +192,8 @@ export async function startSuite(envOptions: EnvOptions = {}): Promise<Suite> {
     manager,
     metrics,
     brokers,
-    newManager: (client = KubeClient.load(env.kubeconfig())) => newManager(createRegistry(), client),
+    newManager: (client = KubeClient.load(env.kubeconfig()), options = {}) =>
+      newManager(createRegistry(), client, options),
     async stop() {
       await suite.manager.shutdown();
       await Promise.all(brokers.map((b) => b.stop()));
@@ -237,7 +255,9 @@ export class Fixture {
   async brokerReady(): Promise<void> {
     await eventually(async () => {
       const b = await this.api.get<Obj>(clusterServiceBrokerResource, undefined, this.prefix);
-      const c = (b?.status?.conditions as ServiceInstanceCondition[] | undefined)?.find((x) => x.type === 'Ready');
+      const c = (b?.status?.conditions as ServiceInstanceCondition[] | undefined)?.find(
+        (x) => x.type === 'Ready',
+      );
       return c?.status === 'True' && b?.status?.reconciledGeneration === b?.metadata.generation;
     }, 20_000);
   }
@@ -254,7 +274,10 @@ export class Fixture {
   }
 
   async secret(name: string, data: Record<string, string>): Promise<void> {
-    await this.api.create(secretResource, { metadata: { name, namespace: this.namespace }, stringData: data });
+    await this.api.create(secretResource, {
+      metadata: { name, namespace: this.namespace },
+      stringData: data,
+    });
   }
 
   /** A ServiceInstance on the db class by external names (the plan `small` unless given). */
@@ -298,7 +321,12 @@ export class Fixture {
     );
   }
 
-  async waitReason(name: string, type: 'Ready' | 'Failed' | 'OrphanMitigation', reason: string, timeoutMs?: number) {
+  async waitReason(
+    name: string,
+    type: 'Ready' | 'Failed' | 'OrphanMitigation',
+    reason: string,
+    timeoutMs?: number,
+  ) {
     return this.waitFor(name, (i) => cond(i, type)?.reason === reason, timeoutMs);
   }
 
@@ -335,7 +363,8 @@ export class Fixture {
   }
 }
 
-export const cond = (i: Instance | undefined, type: string) => i?.status?.conditions?.find((c) => c.type === type);
+export const cond = (i: Instance | undefined, type: string) =>
+  i?.status?.conditions?.find((c) => c.type === type);
 
 /** SHA-256 of JSON with sorted keys, as status.*Properties.parameterChecksum. */
 export function checksum(params: Record<string, unknown>): string {

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../api-types/meta';
+import { Storage, type StorageError, type StorageEvent } from '../pkg/storage';
 import {
   Client,
   eventually,
@@ -777,5 +778,55 @@ describe.each(modes)('graceful stop $mode', ({ watchCache }) => {
     await again.until((evs) => changesOf(evs, p).length >= 1);
     expect(summary(changesOf(again.events, p))).toEqual([['ADDED', `${p}-b`, rvOf(b)]]);
     again.close();
+  });
+});
+
+describe('storage watch', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv({ watchCache: false });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  test('a watch etcd itself cancels (compacted start) can be stopped without breaking the connection', async () => {
+    // its own connection, so that holding back the compaction pre-check touches nothing else
+    const storage = new Storage([env.etcd.endpoint], '/registry');
+    try {
+      const store = storage.resource({ group: 'test', resource: 'cancelled', namespaced: false });
+      const other = storage.resource({ group: 'test', resource: 'bystander', namespaced: false });
+      for (let i = 0; i < 3; i++) await store.create(undefined, `o${i}`, { metadata: { name: `o${i}` } });
+      const seen: StorageEvent[] = [];
+      const bystander = await other.watch(
+        await storage.currentRevision(),
+        (evs) => seen.push(...evs),
+        () => undefined,
+      );
+      await storage.compact(await storage.currentRevision());
+
+      // the store refuses a compacted start before asking etcd; a compaction can still land between
+      // that check and the watch, which this reproduces by letting the check pass
+      const kv = (storage as unknown as { client: { kv: { range: (...a: unknown[]) => Promise<unknown> } } })
+        .client.kv;
+      const range = kv.range;
+      kv.range = () => ((kv.range = range), Promise.resolve({}));
+      let handle: { stop(): Promise<void> } | undefined;
+      const err = await new Promise<StorageError>((resolve, reject) => {
+        store.watch(1, () => undefined, resolve).then((h) => (handle = h), reject);
+      });
+      kv.range = range;
+      expect(err).toBeDefined();
+      await eventually(async () => handle);
+      await handle!.stop();
+
+      // the connection's other watches still deliver
+      const created = await other.create(undefined, 'after', { metadata: { name: 'after' } });
+      await eventually(async () => seen.length > 0);
+      expect(seen.map((e) => [e.type, e.key, e.revision])).toEqual([['ADDED', 'after', rvOf(created)]]);
+      await bystander.stop();
+    } finally {
+      storage.close();
+    }
   });
 });

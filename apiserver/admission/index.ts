@@ -1,3 +1,4 @@
+import { serviceBindingParametersSchema } from './binding-parameters-schema';
 import { brokerAuthSarCheck } from './broker-auth-sar-check';
 import { defaultServicePlan } from './default-service-plan';
 import { namespaceLifecycle } from './namespace-lifecycle';
@@ -22,6 +23,7 @@ export const admissionPlugins: Record<string, AdmissionPluginFactory> = {
   BrokerAuthSarCheck: brokerAuthSarCheck,
   OriginatingIdentityLocking: stateless(originatingIdentityLocking),
   ServiceInstanceParametersSchema: stateless(serviceInstanceParametersSchema),
+  ServiceBindingParametersSchema: stateless(serviceBindingParametersSchema),
 };
 
 /**
@@ -39,4 +41,5 @@ export const defaultAdmissionPlugins: string[] = [
   'BrokerAuthSarCheck',
   'OriginatingIdentityLocking',
   'ServiceInstanceParametersSchema',
+  'ServiceBindingParametersSchema',
 ];

@@ -23,10 +23,10 @@ function resolvedClassName(obj: KubeObject | undefined, cluster: boolean): strin
 /**
  * ServicePlanChangeValidator: refuses to move a ServiceInstance to another plan when its current
  * plan is not planUpdatable, or, when the plan leaves it unset, its class is not (OSB
- * plan_updateable: a plan's value overrides the offering's, false when the broker left both out). The class is the one
- * the controller resolved (spec.clusterServiceClassRef / spec.serviceClassRef) or, before that,
- * the one the class fields name; a class that cannot be found lets the change through, as the
- * original did, since the controller will report the missing class.
+ * plan_updateable: a plan's value overrides the offering's; false when the broker left both
+ * out). The class is the one the controller resolved (spec.clusterServiceClassRef /
+ * spec.serviceClassRef) or, before that, the one the class fields name; a class that cannot be
+ * found lets the change through, as the original did, since the controller will report it.
  */
 export const servicePlanChangeValidator: AdmissionPlugin = {
   name: 'ServicePlanChangeValidator',

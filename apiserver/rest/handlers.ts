@@ -1,3 +1,4 @@
+import type { Logger } from '../../pkg/logging';
 import yaml from 'js-yaml';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../api-types/meta';
@@ -25,6 +26,7 @@ import { serveWatch, type WatchTracker } from './watch';
 export const anonymousUser: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 export interface HandlerOptions {
+  log: Logger;
   bookmarkIntervalMs: number;
   defaultWatchTimeoutSeconds: number;
   watches: WatchTracker;
@@ -132,21 +134,26 @@ export async function handleResource(
     case 'watch': {
       if (rep.as === 'object' && rep.yaml) throw badRequest('watch is served as JSON only');
       const listOpts = parseListOptions(q, true);
+      const watch = {
+        registry: reg,
+        namespace,
+        name,
+        opts: listOpts,
+        selection: reg.selection(listOpts, name),
+        representation: rep,
+        includeObject: parseIncludeObject(one(q.includeObject)),
+        bookmarkIntervalMs: opts.bookmarkIntervalMs,
+        defaultTimeoutSeconds: opts.defaultWatchTimeoutSeconds,
+      };
+      // from here on the stream is ours: fastify's error handler can no longer answer for it
       reply.hijack();
-      await serveWatch(
-        {
-          registry: reg,
-          namespace,
-          name,
-          opts: listOpts,
-          representation: rep,
-          includeObject: parseIncludeObject(one(q.includeObject)),
-          bookmarkIntervalMs: opts.bookmarkIntervalMs,
-          defaultTimeoutSeconds: opts.defaultWatchTimeoutSeconds,
-        },
-        reply.raw,
-        opts.watches,
-      );
+      try {
+        await serveWatch(watch, reply.raw, opts.watches);
+      } catch (err) {
+        opts.log.error({ err, url: req.url }, 'watch failed');
+        if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'Content-Type': 'application/json' });
+        reply.raw.end();
+      }
       return reply;
     }
     case 'create': {

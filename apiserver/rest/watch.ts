@@ -3,7 +3,7 @@ import type { KubeObject } from '../../api-types/meta';
 import { StorageError, type StorageEvent } from '../../pkg/storage';
 import { expired, StatusError } from './errors';
 import type { ListOptions } from './list-options';
-import type { Registry } from './registry';
+import type { Registry, Selection } from './registry';
 import {
   objectJson,
   partialObjectMetadata,
@@ -18,6 +18,8 @@ export interface WatchRequest {
   /** A single-object watch (the legacy /watch/.../<name> path). */
   name?: string;
   opts: ListOptions;
+  /** Parsed before the reply is taken over, so a bad selector is an ordinary 400. */
+  selection: Selection;
   representation: Exclude<Representation, { as: 'object'; yaml: true }>;
   includeObject: IncludeObject;
   bookmarkIntervalMs: number;
@@ -40,17 +42,7 @@ export async function serveWatch(
   res: ServerResponse,
   tracker: WatchTracker,
 ): Promise<void> {
-  const { registry, namespace, opts } = req;
-  let sel: ReturnType<Registry['selection']>;
-  try {
-    sel = registry.selection(opts, req.name);
-  } catch (e) {
-    // the reply is already hijacked: a bad selector must be answered here or the request hangs
-    if (!(e instanceof StatusError)) throw e;
-    res.writeHead(e.code, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(e.toStatus()));
-    return;
-  }
+  const { registry, namespace, opts, selection: sel } = req;
   const inScope = (obj: KubeObject) =>
     (namespace === undefined || !registry.def.namespaced || obj.metadata.namespace === namespace) &&
     sel.matches(obj);

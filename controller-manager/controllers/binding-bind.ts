@@ -123,7 +123,9 @@ const requirements = [
  * and this one does (a 201 or fetched binding then gets orphan mitigation, like a malformed one).
  */
 export function responseProblem(t: Target, body: BindResponse): string | undefined {
-  const extra = requirements.filter(([field, need]) => body[field] !== undefined && !t.requires.includes(need));
+  const extra = requirements.filter(
+    ([field, need]) => body[field] !== undefined && !t.requires.includes(need),
+  );
   if (!extra.length) return undefined;
   return `The broker's response is invalid: ${extra
     .map(([field, need]) => `it has ${field}, but the service does not require ${need}`)
@@ -160,6 +162,16 @@ export function rotationDelay(status: ServiceBindingStatus | undefined, now: num
   return Math.max(0, Math.min(at - now, MAX_WAIT_MS));
 }
 
+/**
+ * What the instance and its class and plan decide is looked at again when they change (their
+ * informers queue the binding, and a resync would): no timed retry, which under load would pile
+ * up behind the queue's overall rate limit. Brokers and their credentials are retried.
+ */
+const waitResult = (why: Unresolved): ReconcileResult =>
+  why.reason === reasons.nonexistentInstance || why.reason === reasons.instanceRefsUnresolved
+    ? {}
+    : { requeue: true };
+
 const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
   retryAfterSeconds !== undefined ? { requeueAfterMs: retryAfterSeconds * 1000 } : { requeue: true };
 
@@ -178,7 +190,11 @@ export class Binder {
   ) {}
 
   /** Ready False for something the binding waits for; asks to be looked at again later. */
-  async wait(b: ServiceBinding, why: Unresolved, result: ReconcileResult = { requeue: true }): Promise<ReconcileResult> {
+  async wait(
+    b: ServiceBinding,
+    why: Unresolved,
+    result: ReconcileResult = { requeue: true },
+  ): Promise<ReconcileResult> {
     await this.writer.write(b, (s) => setCondition(s, 'Ready', 'False', why.reason, why.message));
     return result;
   }
@@ -242,7 +258,13 @@ export class Binder {
       case 'orphan':
         return this.startOrphanMitigation(b, f.message);
       case 'terminal':
-        return this.terminal(b, reasons.bindCallFailed, reasons.bindReturnedFailure, f.message, f.unbindRequired);
+        return this.terminal(
+          b,
+          reasons.bindCallFailed,
+          reasons.bindReturnedFailure,
+          f.message,
+          f.unbindRequired,
+        );
       case 'retry':
         return this.retry(b, f.reason, f.message, f.retryAfterSeconds);
     }
@@ -265,6 +287,12 @@ export class Binder {
       return {
         reason: reasons.asyncOperationInProgress,
         message: `The ServiceInstance ${name} has an asynchronous operation in progress`,
+      };
+    }
+    if (i.status?.instanceUsable === false) {
+      return {
+        reason: reasons.instanceNotReady,
+        message: `The broker reported the ServiceInstance ${name} unusable after a failed operation; no new bindings until it is repaired`,
       };
     }
     const ready = i.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -353,7 +381,9 @@ export class Binder {
       built = await buildParameters(this.ctx.client, b.metadata.namespace!, b.spec ?? {});
     } catch (e) {
       if (!(e instanceof ParametersError)) throw e;
-      return { wait: { reason: reasons.withParameters, message: `Failed to prepare parameters: ${e.message}` } };
+      return {
+        wait: { reason: reasons.withParameters, message: `Failed to prepare parameters: ${e.message}` },
+      };
     }
     const schema = t.plan.spec?.serviceBindingCreateParameterSchema;
     if (schema !== undefined) {
@@ -370,7 +400,7 @@ export class Binder {
   /** A new bind, or one recorded as started that has not finished (after a failure or a restart). */
   async bind(b: ServiceBinding): Promise<ReconcileResult> {
     const resolved = await this.resolver.resolve(b);
-    if (!isTarget(resolved)) return this.wait(b, resolved);
+    if (!isTarget(resolved)) return this.wait(b, resolved, waitResult(resolved));
     const t = resolved;
     const problem = this.instanceProblem(t);
     // the instance informer queues the binding again when the instance changes
@@ -449,9 +479,7 @@ export class Binder {
     const state = await this.pollState(t, bindingId, { ...ids, operation: s.lastOperation });
     switch (state.kind) {
       case 'pending':
-        await this.writer.write(b, (x) =>
-          setCondition(x, 'Ready', 'False', state.reason, state.message),
-        );
+        await this.writer.write(b, (x) => setCondition(x, 'Ready', 'False', state.reason, state.message));
         return pollResult(state.retryAfterSeconds);
       case 'failed':
         return this.startOrphanMitigation(b, state.message);
@@ -557,7 +585,7 @@ export class Binder {
       return this.retry(b, reasons.errorInjecting, message);
     }
     const generation = b.metadata.generation ?? 0;
-    await this.writer.write(b, (s) => {
+    b = await this.writer.write(b, (s) => {
       if (s.inProgressProperties) s.externalProperties = s.inProgressProperties;
       clearOperation(s);
       setCondition(s, 'Ready', 'True', reasons.injected, messages.injected);
@@ -632,7 +660,12 @@ export class Binder {
   }
 
   /** The successor's credentials replace the predecessor's in the Secret; the predecessor is then unbound. */
-  private async swap(b: ServiceBinding, t: Target, successor: string, body: BindResponse): Promise<ReconcileResult> {
+  private async swap(
+    b: ServiceBinding,
+    t: Target,
+    successor: string,
+    body: BindResponse,
+  ): Promise<ReconcileResult> {
     try {
       const data = await secretData(b, body.credentials, this.secrets.read);
       await this.secrets.write(b, data);
@@ -684,10 +717,16 @@ export class Binder {
     b = await this.writer.write(b, (s) => {
       delete s.rotation;
     });
-    this.ctx.recorder.event(b, 'Warning', reasons.rotationFailed, `Rotation failed: ${message}; trying again later`);
+    this.ctx.recorder.event(
+      b,
+      'Warning',
+      reasons.rotationFailed,
+      `Rotation failed: ${message}; trying again later`,
+    );
     return { requeue: true };
   }
 }
 
 /** The binding_id whose credentials the Secret holds. */
-export const currentBindingId = (b: ServiceBinding): string => b.status?.externalID || b.spec?.externalID || '';
+export const currentBindingId = (b: ServiceBinding): string =>
+  b.status?.externalID || b.spec?.externalID || '';

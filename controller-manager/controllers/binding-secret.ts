@@ -1,6 +1,10 @@
 import { secretResource, secretTypes, type Secret } from '../../api-types/core/secret';
 import type { ObjectMeta } from '../../api-types/meta';
-import { serviceBindingResource, type SecretTransform, type ServiceBinding } from '../../api-types/servicebinding';
+import {
+  serviceBindingResource,
+  type SecretTransform,
+  type ServiceBinding,
+} from '../../api-types/servicebinding';
 import { jsonEqual } from '../../pkg/json';
 import { apiVersionOf, isAlreadyExists, isConflict, type KubeClient } from '../../pkg/kube/client';
 import type { SharedInformer } from '../framework/informers';
@@ -88,7 +92,13 @@ function children(v: Value): Value[] {
 }
 
 function descend(v: Value, name: string | undefined, out: Value[]): void {
-  if (name !== undefined && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Bytes)) {
+  if (
+    name !== undefined &&
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof Bytes)
+  ) {
     const o = v as Record<string, Value>;
     if (Object.hasOwn(o, name)) out.push(o[name]);
   }
@@ -260,7 +270,8 @@ async function addKeysFrom(
   if (!source) return;
   if (source.problem) throw new InjectError(`${at}: ${source.problem}`, true);
   const secret = await readSecret(namespace, source.name);
-  if (!secret) throw new InjectError(`${at}.addKeysFrom: Secret "${namespace}/${source.name}" not found`, false);
+  if (!secret)
+    throw new InjectError(`${at}.addKeysFrom: Secret "${namespace}/${source.name}" not found`, false);
   for (const [k, v] of Object.entries(secret.data ?? {})) creds.set(k, new Bytes(Buffer.from(v, 'base64')));
   for (const [k, v] of Object.entries(secret.stringData ?? {})) creds.set(k, v);
 }

@@ -59,6 +59,20 @@ export const messages = {
   retryTimeout: 'Stopping reconciliation retries because too much time has elapsed',
 } as const;
 
+/**
+ * No Event for these: a request on its way says nothing its outcome will not (the original had
+ * none either), and a binding created with its instance waits for it as a matter of course (a
+ * thousand of those would crowd out the Events that matter); the Ready condition still says so.
+ */
+const quietReasons = new Set<string>([
+  reasons.bindInFlight,
+  reasons.unbindInFlight,
+  reasons.instanceRefsUnresolved,
+  reasons.instanceNotReady,
+]);
+/** Ready False on the way somewhere, not because something went wrong. */
+const normalReasons = new Set<string>([reasons.binding, reasons.unbinding, reasons.unbound]);
+
 /** The annotation that lets a binding go without its broker. */
 export const ABANDON_ANNOTATION = 'servicecatalog.k8s.io/abandon';
 
@@ -104,7 +118,8 @@ export function setCondition(
 
 /** Failed back to False (if it was ever set) once the binding works again. */
 export function clearFailed(status: ServiceBindingStatus, reason: string, message: string): void {
-  if (status.conditions?.some((c) => c.type === 'Failed')) setCondition(status, 'Failed', 'False', reason, message);
+  if (status.conditions?.some((c) => c.type === 'Failed'))
+    setCondition(status, 'Failed', 'False', reason, message);
 }
 
 /** No operation in progress: what the API server requires once currentOperation is empty. */
@@ -148,7 +163,9 @@ export class StatusWriter {
     const key = keyOf(b);
     const pending = this.writing.get(key);
     if (pending) pending.push(b);
-    else if (!this.isOwnWrite(key, b)) this.enqueue(key);
+    // the cache holds our write now: nothing to remember (a thousand bindings would otherwise stay in memory twice)
+    else if (this.isOwnWrite(key, b)) this.written.delete(key);
+    else this.enqueue(key);
   }
 
   private isOwnWrite(key: string, b: ServiceBinding): boolean {
@@ -207,8 +224,10 @@ export class StatusWriter {
         continue;
       // Failed going back to False says nothing Ready does not say
       if (type === 'Failed' && now.status !== 'True') continue;
-      const normal = type === 'Ready' ? now.status === 'True' || now.reason === reasons.unbound : false;
-      this.ctx.recorder.event(after, normal ? 'Normal' : 'Warning', now.reason ?? '', now.message ?? '');
+      const reason = now.reason ?? '';
+      if (type === 'Ready' && quietReasons.has(reason)) continue;
+      const normal = type === 'Ready' && (now.status === 'True' || normalReasons.has(reason));
+      this.ctx.recorder.event(after, normal ? 'Normal' : 'Warning', reason, now.message ?? '');
     }
   }
 }

@@ -1,4 +1,8 @@
-import { serviceBindingResource, type ServiceBinding, type ServiceBindingStatus } from '../../api-types/servicebinding';
+import {
+  serviceBindingResource,
+  type ServiceBinding,
+  type ServiceBindingStatus,
+} from '../../api-types/servicebinding';
 import { FINALIZER } from '../../apiserver/registry/validation';
 import { isConflict } from '../../pkg/kube/client';
 import { isConcurrencyError, isOSBError, type OriginatingIdentity } from '../../pkg/osb';
@@ -37,8 +41,13 @@ const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
 function boundIds(s: ServiceBindingStatus, t: Target): { serviceId: string; planId: string } {
   return {
     serviceId:
-      s.externalProperties?.serviceClassExternalID ?? s.inProgressProperties?.serviceClassExternalID ?? t.serviceId,
-    planId: s.externalProperties?.servicePlanExternalID ?? s.inProgressProperties?.servicePlanExternalID ?? t.planId,
+      s.externalProperties?.serviceClassExternalID ??
+      s.inProgressProperties?.serviceClassExternalID ??
+      t.serviceId,
+    planId:
+      s.externalProperties?.servicePlanExternalID ??
+      s.inProgressProperties?.servicePlanExternalID ??
+      t.planId,
   };
 }
 
@@ -114,7 +123,10 @@ export class Unbinder {
       try {
         await this.ctx.client.update<ServiceBinding>(serviceBindingResource, {
           ...b,
-          metadata: { ...b.metadata, finalizers: (b.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+          metadata: {
+            ...b.metadata,
+            finalizers: (b.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+          },
         });
         return;
       } catch (e) {
@@ -124,7 +136,11 @@ export class Unbinder {
           b.metadata.namespace,
           b.metadata.name!,
         );
-        if (!current || current.metadata.uid !== b.metadata.uid || !current.metadata.finalizers?.includes(FINALIZER))
+        if (
+          !current ||
+          current.metadata.uid !== b.metadata.uid ||
+          !current.metadata.finalizers?.includes(FINALIZER)
+        )
           return;
         b = current;
       }
@@ -147,7 +163,13 @@ export class Unbinder {
       await this.secrets.remove(b);
     } catch (e) {
       await this.writer.write(b, (s) =>
-        setCondition(s, 'Ready', 'Unknown', reasons.errorEjecting, `Error deleting the Secret: ${describe(e)}`),
+        setCondition(
+          s,
+          'Ready',
+          'Unknown',
+          reasons.errorEjecting,
+          `Error deleting the Secret: ${describe(e)}`,
+        ),
       );
       return { requeue: true };
     }
@@ -184,7 +206,11 @@ export class Unbinder {
       const now = rfc3339(Date.now());
       b = await this.writer.write(b, (x) => {
         // keep what the bind was sent with, for a restarted controller to send back
-        x.externalProperties = { ...x.externalProperties, serviceClassExternalID: ids.serviceId, servicePlanExternalID: ids.planId };
+        x.externalProperties = {
+          ...x.externalProperties,
+          serviceClassExternalID: ids.serviceId,
+          servicePlanExternalID: ids.planId,
+        };
         clearOperation(x);
         x.currentOperation = 'Unbind';
         x.operationStartTime = now;
@@ -227,7 +253,13 @@ export class Unbinder {
     const resolved = await this.resolver.resolve(b);
     if (!isTarget(resolved)) {
       await this.writer.write(b, (x) =>
-        setCondition(x, 'Ready', 'False', reasons.orphanMitigationFailed, `Cannot unbind: ${resolved.message}`),
+        setCondition(
+          x,
+          'Ready',
+          'False',
+          reasons.orphanMitigationFailed,
+          `Cannot unbind: ${resolved.message}`,
+        ),
       );
       return { requeue: true };
     }

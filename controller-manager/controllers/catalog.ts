@@ -256,7 +256,11 @@ function fieldPath(instancePath: string): string {
   let out = 'parameters';
   for (const raw of instancePath.split('/').slice(1)) {
     const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+    out += /^\d+$/.test(part)
+      ? `[${part}]`
+      : /^[A-Za-z_$][\w$]*$/.test(part)
+        ? `.${part}`
+        : `[${JSON.stringify(part)}]`;
   }
   return out;
 }
@@ -284,7 +288,10 @@ function describeError(e: ErrorObject): ParameterViolation {
  * $ref, over 64 kB, not compilable) and so is not applied; otherwise every violation, empty when
  * the parameters are valid.
  */
-export function parametersSchemaViolations(schema: unknown, parameters: unknown): ParameterViolation[] | undefined {
+export function parametersSchemaViolations(
+  schema: unknown,
+  parameters: unknown,
+): ParameterViolation[] | undefined {
   if (schemaProblem(schema)) return undefined;
   const s = schema as AnySchemaObject;
   const digest = createHash('sha256').update(JSON.stringify(s)).digest('hex');

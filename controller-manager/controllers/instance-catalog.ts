@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import type { CommonServiceBrokerStatus } from '../../api-types/common';
 import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
 import type { KubeObject } from '../../api-types/meta';
-import { serviceInstanceResource, type ServiceBinding } from '../../api-types';
+import { serviceBindingResource, serviceInstanceResource, type ServiceBinding } from '../../api-types';
 import { KubeError, type KubeClient } from '../../pkg/kube/client';
 import type { KubernetesContext, MaintenanceInfo, OSBClient } from '../../pkg/osb';
 import type { ControllerContext } from '../context';
@@ -47,7 +47,8 @@ type Spec = Record<string, unknown>;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const specOf = (inst: Instance): Spec => (inst.spec ?? {}) as Spec;
-const refName = (spec: Spec, field: string): string => str((spec[field] as { name?: unknown } | undefined)?.name);
+const refName = (spec: Spec, field: string): string =>
+  str((spec[field] as { name?: unknown } | undefined)?.name);
 const which = (scope: CatalogScope) => (scope.namespaced ? 'namespaced' : 'cluster');
 
 /** The scope (cluster-scoped or namespaced catalog) and naming style the instance uses. */
@@ -95,7 +96,9 @@ function findClass(env: InstanceEnv, inst: Instance, scope: CatalogScope, style:
   const key = style === 'ExternalName' ? 'externalName' : 'externalID';
   const matches = informer.list(ns).filter((c) => c.spec?.[key] === value);
   if (matches.length === 1) return matches[0];
-  return say(`References a non-existent ${cls} (${style}: "${value}") or there is more than one (found: ${matches.length})`);
+  return say(
+    `References a non-existent ${cls} (${style}: "${value}") or there is more than one (found: ${matches.length})`,
+  );
 }
 
 function findPlan(
@@ -141,7 +144,8 @@ function findPlan(
  */
 export async function resolveReferences(env: InstanceEnv, inst: Instance): Promise<Instance | Problem> {
   const found = scopeOf(inst);
-  if (!found) return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
+  if (!found)
+    return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
   const { scope, style } = found;
   const spec = specOf(inst);
   const classRefField = scope.classRefField;
@@ -203,7 +207,11 @@ export async function writeReferences(client: KubeClient, inst: Instance): Promi
     const res = await request(`${server.replace(/\/+$/, '')}${path}`, {
       method: 'PUT',
       headers,
-      body: JSON.stringify({ ...inst, apiVersion: `${group}/${version}`, kind: serviceInstanceResource.kind }),
+      body: JSON.stringify({
+        ...inst,
+        apiVersion: `${group}/${version}`,
+        kind: serviceInstanceResource.kind,
+      }),
       dispatcher: agent,
     });
     const text = await res.body.text();
@@ -242,7 +250,8 @@ export async function catalogOf(
   opts: { planRequired: boolean },
 ): Promise<CatalogInfo | Problem> {
   const found = scopeOf(inst);
-  if (!found) return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
+  if (!found)
+    return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
   const { scope } = found;
   const spec = specOf(inst);
   const ns = scope.namespaced ? inst.metadata.namespace : undefined;
@@ -276,7 +285,10 @@ export async function catalogOf(
     return { scope, cls, plan, broker, client };
   } catch (e) {
     if (e instanceof AuthCredentialsError) {
-      return { reason: reasons.errorAuthCredentials, message: `Error getting broker auth credentials: ${e.message}` };
+      return {
+        reason: reasons.errorAuthCredentials,
+        message: `Error getting broker auth credentials: ${e.message}`,
+      };
     }
     return {
       reason: reasons.nonexistentBroker,
@@ -288,7 +300,10 @@ export async function catalogOf(
 /** The plan fields of a properties state, in the instance's scope. */
 export function planProperties(scope: CatalogScope, plan: Entry): PropertiesState {
   return scope.namespaced
-    ? { servicePlanExternalName: str(plan.spec?.externalName), servicePlanExternalID: str(plan.spec?.externalID) }
+    ? {
+        servicePlanExternalName: str(plan.spec?.externalName),
+        servicePlanExternalID: str(plan.spec?.externalID),
+      }
     : {
         clusterServicePlanExternalName: str(plan.spec?.externalName),
         clusterServicePlanExternalID: str(plan.spec?.externalID),
@@ -316,7 +331,9 @@ export function planByExternalId(env: InstanceEnv, scope: CatalogScope, cls: Ent
 export function planMaintenance(plan: Entry | undefined): MaintenanceInfo | undefined {
   const m = plan?.spec?.maintenanceInfo as { version?: unknown; description?: unknown } | undefined;
   if (typeof m?.version !== 'string' || m.version === '') return undefined;
-  return typeof m.description === 'string' ? { version: m.version, description: m.description } : { version: m.version };
+  return typeof m.description === 'string'
+    ? { version: m.version, description: m.description }
+    : { version: m.version };
 }
 
 /** The Kubernetes context object of provision and update (profile.md: all four REQUIRED). */
@@ -333,7 +350,8 @@ export function kubernetesContext(env: InstanceEnv, inst: Instance): KubernetesC
 export async function namespaceUid(env: InstanceEnv, inst: Instance): Promise<string | Problem> {
   const name = inst.metadata.namespace ?? '';
   const ns =
-    env.namespaces.get(undefined, name) ?? (await env.ctx.client.get<Namespace>(namespaceResource, undefined, name));
+    env.namespaces.get(undefined, name) ??
+    (await env.ctx.client.get<Namespace>(namespaceResource, undefined, name));
   if (!ns?.metadata.uid) {
     return { reason: reasons.errorFindingNamespace, message: `Failed to get namespace "${name}": not found` };
   }
@@ -347,9 +365,17 @@ export function planUpdatable(cls: Entry, current: Entry | undefined): boolean {
   return cls.spec?.planUpdatable === true;
 }
 
-/** Bindings of the instance (by spec.instanceRef), from the cache. */
-export function bindingsOf(env: InstanceEnv, inst: Instance): ServiceBinding[] {
-  return env.bindings
-    .list(inst.metadata.namespace)
-    .filter((b) => (b.spec as { instanceRef?: { name?: string } } | undefined)?.instanceRef?.name === inst.metadata.name);
+/**
+ * Bindings of the instance (by spec.instanceRef), from the server rather than the cache: one made
+ * a moment before the deletion must not be missed (the broker MUST see bindings go first).
+ */
+export async function bindingsOf(env: InstanceEnv, inst: Instance): Promise<ServiceBinding[]> {
+  const { items } = await env.ctx.client.list<ServiceBinding>(
+    serviceBindingResource,
+    inst.metadata.namespace,
+    {
+      fieldSelector: `spec.instanceRef.name=${inst.metadata.name}`,
+    },
+  );
+  return items;
 }

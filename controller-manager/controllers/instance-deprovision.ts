@@ -98,15 +98,17 @@ export async function finalize(env: InstanceEnv, inst: Instance): Promise<Reconc
     await removeFinalizer(env, inst);
     return {};
   }
-  const bindings = bindingsOf(env, inst);
+  const bindings = await bindingsOf(env, inst);
   if (bindings.length) {
     const cascade =
-      env.ctx.options.cascadingDeletion || inst.metadata.annotations?.[CASCADING_DELETION_ANNOTATION] === 'true';
+      env.ctx.options.cascadingDeletion ||
+      inst.metadata.annotations?.[CASCADING_DELETION_ANNOTATION] === 'true';
     const names = bindings.map((b) => b.metadata.name).join(', ');
     if (!cascade) {
-      return report(env, inst, { reason: reasons.deprovisionBlocked, message: `${messages.deprovisionBlocked} (${names})` }).then(
-        () => ({}),
-      );
+      return report(env, inst, {
+        reason: reasons.deprovisionBlocked,
+        message: `${messages.deprovisionBlocked} (${names})`,
+      }).then(() => ({}));
     }
     for (const b of bindings) {
       if (!b.metadata.deletionTimestamp) {
@@ -157,7 +159,8 @@ async function sendDelete(env: InstanceEnv, inst: Instance, mode: 'delete' | 'om
   const status = inst.status ?? {};
   const generation = inst.metadata.generation ?? 0;
   if (mode === 'delete' && status.currentOperation !== 'Deprovision') {
-    const properties: PropertiesState = status.inProgressProperties ??
+    const properties: PropertiesState =
+      status.inProgressProperties ??
       status.externalProperties ??
       (cat.plan ? planProperties(cat.scope, cat.plan) : { clusterServicePlanExternalID: planId });
     inst = await env.write(inst, (s) => {
@@ -166,7 +169,11 @@ async function sendDelete(env: InstanceEnv, inst: Instance, mode: 'delete' | 'om
       delete s.orphanMitigationInProgress;
     });
   }
-  if (mode === 'delete' && retryTimeExceeded(env, inst.status) && inst.status?.deprovisionStatus !== 'Failed') {
+  if (
+    mode === 'delete' &&
+    retryTimeExceeded(env, inst.status) &&
+    inst.status?.deprovisionStatus !== 'Failed'
+  ) {
     // say so, but keep trying (with the longest backoff): a wedged instance helps nobody
     inst = await env.write(inst, (s) => {
       setCondition(s, 'Failed', 'True', reasons.retryTimeout, messages.retryTimeout);
@@ -202,9 +209,12 @@ async function deleteFailed(
   e: OSBError,
 ): Promise<ReconcileResult> {
   const detail =
-    e.httpStatus === undefined ? e.message : `Deprovision call failed; received error response from broker: ${e.message}`;
+    e.httpStatus === undefined
+      ? e.message
+      : `Deprovision call failed; received error response from broker: ${e.message}`;
   let reason: string = mode === 'om' ? reasons.orphanMitigationFailed : reasons.deprovisionCallFailed;
-  let message = mode === 'om' ? `Orphan mitigation failed and will be retried: ${detail}` : `${detail}; retrying`;
+  let message =
+    mode === 'om' ? `Orphan mitigation failed and will be retried: ${detail}` : `${detail}; retrying`;
   if (isConcurrencyError(e as unknown)) {
     reason = reasons.asyncOperationInProgress;
     message = `${messages.asyncOperationInProgress}${detail}`;
@@ -239,12 +249,24 @@ export async function deleteSucceeded(
   // terminal failures (the broker said the provision failed) stay failed; the others are retried
   const terminal = isTrue(inst, 'Failed');
   await env.write(inst, (s) => {
-    setCondition(s, 'OrphanMitigation', 'False', reasons.orphanMitigationSuccessful, messages.orphanMitigationSuccessful);
+    setCondition(
+      s,
+      'OrphanMitigation',
+      'False',
+      reasons.orphanMitigationSuccessful,
+      messages.orphanMitigationSuccessful,
+    );
     delete s.orphanMitigationInProgress;
     delete s.asyncOpInProgress;
     delete s.lastOperation;
     if (terminal) {
-      setCondition(s, 'Ready', 'False', reasons.orphanMitigationSuccessful, messages.orphanMitigationSuccessful);
+      setCondition(
+        s,
+        'Ready',
+        'False',
+        reasons.orphanMitigationSuccessful,
+        messages.orphanMitigationSuccessful,
+      );
       clearOperation(s);
       s.provisionStatus = 'NotProvisioned';
       s.deprovisionStatus = 'Succeeded';

@@ -3,12 +3,7 @@ import type { ReconcileResult } from '../framework/controller';
 import { keyOf } from '../framework/informers';
 import { catalogOf, isProblem, planIdOf, type Entry, type InstanceEnv } from './instance-catalog';
 import { deletePlanId, deleteSucceeded } from './instance-deprovision';
-import {
-  provisionSucceeded,
-  report,
-  retryTimeExceeded,
-  startOrphanMitigation,
-} from './instance-provision';
+import { provisionSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-provision';
 import { updateFailedForGood, updateSucceeded } from './instance-update';
 import { messages, reasons, setCondition, type Instance } from './instance-status';
 import { originatingIdentity } from './parameters';
@@ -38,7 +33,12 @@ const progress: Record<PolledOp, [string, string]> = {
  * --operation-polling-maximum-backoff-duration). Kept per instance, so that no other event
  * (a resync, a change) makes a poll come early.
  */
-function nextPoll(env: InstanceEnv, inst: Instance, op: PolledOp, retryAfterSeconds?: number): ReconcileResult {
+function nextPoll(
+  env: InstanceEnv,
+  inst: Instance,
+  op: PolledOp,
+  retryAfterSeconds?: number,
+): ReconcileResult {
   const key = keyOf(inst);
   const state = env.polls.get(key);
   const attempt = state && state.op === op ? state.attempt + 1 : 1;
@@ -104,7 +104,10 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
   const maxMs = maximumPollingMs(cat.plan);
   // orphan mitigation goes on whatever the time (it counts from the failed provision)
   const overPlanLimit =
-    op !== 'OrphanMitigation' && maxMs !== undefined && !Number.isNaN(started) && env.now() - started >= maxMs;
+    op !== 'OrphanMitigation' &&
+    maxMs !== undefined &&
+    !Number.isNaN(started) &&
+    env.now() - started >= maxMs;
   if (overPlanLimit || retryTimeExceeded(env, s)) {
     const message = overPlanLimit
       ? `Stopping polling: the plan's maximum_polling_duration (${maxMs! / 1000}s) has elapsed; the operation is considered failed`
@@ -139,19 +142,37 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
       // the broker does not know the instance: gone for a delete; for a create, it never was
       if (deleting) return deleteSucceeded(env, inst, deleteMode);
       if (op === 'Update') {
-        return updateFailedForGood(env, inst, reasons.updateCallFailed, `Update call failed: ${e.message}`, {});
+        return updateFailedForGood(
+          env,
+          inst,
+          reasons.updateCallFailed,
+          `Update call failed: ${e.message}`,
+          {},
+        );
       }
       env.polls.delete(key);
       await env.write(inst, (st) => {
         delete st.asyncOpInProgress;
         delete st.lastOperation;
-        setCondition(st, 'Ready', 'False', reasons.errorPollingLastOperation, `${e.message}; provisioning again`);
+        setCondition(
+          st,
+          'Ready',
+          'False',
+          reasons.errorPollingLastOperation,
+          `${e.message}; provisioning again`,
+        );
       });
       return { requeue: true };
     }
-    if (isBadRequest(e as unknown) && deleting) return retryDelete(env, inst, op, `Error polling last operation: ${e.message}`);
+    if (isBadRequest(e as unknown) && deleting)
+      return retryDelete(env, inst, op, `Error polling last operation: ${e.message}`);
     // anything else (5xx, garbage, timeouts): keep polling until a limit is reached
-    env.ctx.recorder.event(inst, 'Warning', reasons.errorPollingLastOperation, `Error polling last operation: ${e.message}`);
+    env.ctx.recorder.event(
+      inst,
+      'Warning',
+      reasons.errorPollingLastOperation,
+      `Error polling last operation: ${e.message}`,
+    );
     return nextPoll(env, inst, op, e.retryAfterSeconds);
   }
 
@@ -202,7 +223,13 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
             instanceUsable: result.instanceUsable,
           });
         default:
-          return retryDelete(env, inst, op, `Deprovision call failed: ${text}; retrying`, result.instanceUsable);
+          return retryDelete(
+            env,
+            inst,
+            op,
+            `Deprovision call failed: ${text}; retrying`,
+            result.instanceUsable,
+          );
       }
     }
   }

@@ -88,7 +88,11 @@ export async function relistBroker(env: InstanceEnv, cat: CatalogInfo): Promise<
 }
 
 /** The instance's status after success on the plan it was moved to: maintenance level and whether a newer one is offered. */
-export function recordMaintenance(s: InstanceStatus, state: PropertiesState | undefined, plan: Entry | undefined) {
+export function recordMaintenance(
+  s: InstanceStatus,
+  state: PropertiesState | undefined,
+  plan: Entry | undefined,
+) {
   if (state?.maintenanceInfo?.version) s.maintenanceInfo = state.maintenanceInfo;
   else delete s.maintenanceInfo;
   const offered = planMaintenance(plan)?.version;
@@ -312,7 +316,9 @@ async function provisionFailed(
   };
   if (e.httpStatus === 400) return terminal(`${failure}; fix the spec to retry`);
   if (isRequiresApp(e as unknown)) {
-    return terminal(`${failure}; the broker requires an application to be given (RequiresApp), which an instance cannot`);
+    return terminal(
+      `${failure}; the broker requires an application to be given (RequiresApp), which an instance cannot`,
+    );
   }
   if (isConflict(e as unknown)) {
     // our own earlier request may have got there first: ask the broker how it went

@@ -5,7 +5,6 @@ import type {
   ServiceInstancePropertiesState,
   ServiceInstanceStatus,
 } from '../../api-types/serviceinstance';
-import { jsonEqual } from '../../pkg/json';
 import type { ControllerContext } from '../context';
 
 export type Instance = ServiceInstance;
@@ -78,7 +77,8 @@ export const messages = {
     'The instance provision call failed with an ambiguous error; attempting to deprovision the instance in order to mitigate an orphaned resource',
   observedNewGeneration: 'Observed a new generation of the instance',
   asyncOperationInProgress: 'Another operation for this service instance is in progress. ',
-  deprovisionBlocked: 'All associated ServiceBindings must be removed before this ServiceInstance can be deleted',
+  deprovisionBlocked:
+    'All associated ServiceBindings must be removed before this ServiceInstance can be deleted',
   retryTimeout: 'Stopping reconciliation retries because too much time has elapsed',
 } as const;
 
@@ -206,8 +206,6 @@ export function failFor(
   setCondition(status, 'Failed', 'True', failed[0], failed[1]);
 }
 
-export const plain = (o: unknown) => JSON.parse(JSON.stringify(o ?? null)) as unknown;
-
 /**
  * Events for the conditions a status write changed: each new Ready reason or message, Failed
  * turning True, OrphanMitigation starting or ending. Warnings for errors, Normal otherwise.
@@ -229,10 +227,6 @@ export function recordConditionEvents(ctx: ControllerContext, before: Instance, 
     }
   }
 }
-
-/** Whether two property states describe the same plan and parameters. */
-export const sameProperties = (a: PropertiesState | undefined, b: PropertiesState | undefined) =>
-  jsonEqual(plain(a), plain(b));
 
 /** SemVer 2.0 precedence: negative when a < b. Non-semver strings compare as text. */
 export function compareVersions(a: string, b: string): number {

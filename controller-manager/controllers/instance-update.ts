@@ -98,7 +98,10 @@ export function changedParameters(
 }
 
 /** Whether the plan offers a newer maintenance level than the instance runs. */
-export function upgradeOffered(status: InstanceStatus | undefined, plan: Entry | undefined): MaintenanceInfo | undefined {
+export function upgradeOffered(
+  status: InstanceStatus | undefined,
+  plan: Entry | undefined,
+): MaintenanceInfo | undefined {
   const offered = planMaintenance(plan);
   if (!offered) return undefined;
   const running = status?.maintenanceInfo?.version;
@@ -129,7 +132,8 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
   const previous = status.externalProperties;
   const oldPlanId = planIdOf(previous);
   const newPlanId = str(plan.spec?.externalID);
-  const planChange = oldPlanId !== newPlanId;
+  // without a record of what the broker has, the plan is taken as unchanged
+  const planChange = oldPlanId !== undefined && oldPlanId !== newPlanId;
   if (planChange && !resend) {
     if (cls.status?.removedFromBrokerCatalog || plan.status?.removedFromBrokerCatalog) {
       const [kind, entry, reason] = cls.status?.removedFromBrokerCatalog
@@ -178,10 +182,14 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
   let maintenance: MaintenanceInfo | undefined;
   if (resend) {
     const pending = status.inProgressProperties?.maintenanceInfo;
-    if (pending?.version && pending.version !== status.maintenanceInfo?.version) maintenance = pending as MaintenanceInfo;
+    if (pending?.version && pending.version !== status.maintenanceInfo?.version)
+      maintenance = pending as MaintenanceInfo;
   } else if (planChange) {
     maintenance = planMaintenance(plan);
-  } else if (spec.maintenanceInfo?.version && spec.maintenanceInfo.version !== status.maintenanceInfo?.version) {
+  } else if (
+    spec.maintenanceInfo?.version &&
+    spec.maintenanceInfo.version !== status.maintenanceInfo?.version
+  ) {
     maintenance = { version: spec.maintenanceInfo.version };
   } else if ((status.observedGeneration ?? 0) < generation && Object.keys(parameters).length === 0) {
     maintenance = upgradeOffered(status, plan);
@@ -193,9 +201,20 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
     ...(spec.userInfo ? { userInfo: spec.userInfo } : {}),
     ...(after ? { maintenanceInfo: after } : {}),
   };
+  if (
+    !planChange &&
+    !maintenance &&
+    Object.keys(parameters).length === 0 &&
+    cls.spec?.allowContextUpdates !== true
+  ) {
+    // only the context would go: the offering has not declared allow_context_updates (U3)
+    return nothingToSend(env, inst, properties, plan);
+  }
   inst = await env.write(inst, (s) => startOperation(s, 'Update', generation, properties, env.now()));
 
-  const previousMaintenance = status.maintenanceInfo?.version ? { version: status.maintenanceInfo.version } : undefined;
+  const previousMaintenance = status.maintenanceInfo?.version
+    ? { version: status.maintenanceInfo.version }
+    : undefined;
   const request: UpdateRequest = {
     service_id: str(cls.spec?.externalID),
     ...(planChange ? { plan_id: newPlanId } : {}),
@@ -221,6 +240,29 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
     return startPolling(env, inst, 'Update', result, [reasons.updating, messages.updating]);
   }
   return updateSucceeded(env, inst, plan, result.dashboardUrl);
+}
+
+/** An update with nothing for the broker: recorded as done without a call. */
+async function nothingToSend(
+  env: InstanceEnv,
+  inst: Instance,
+  properties: PropertiesState,
+  plan: Entry,
+): Promise<ReconcileResult> {
+  await env.write(inst, (s) => {
+    s.externalProperties = properties;
+    clearOperation(s);
+    setCondition(
+      s,
+      'Ready',
+      'True',
+      reasons.updated,
+      `${messages.updated}: nothing changed for the broker, so no request was sent (the service does not accept context-only updates)`,
+    );
+    recordMaintenance(s, s.externalProperties, plan);
+    reconciled(s, inst.metadata.generation ?? 0);
+  });
+  return {};
 }
 
 /** The broker applied the update (synchronously, or the poll said succeeded). */
@@ -275,7 +317,8 @@ async function updateFailed(
 ): Promise<ReconcileResult> {
   const flags = { instanceUsable: e.instanceUsable };
   if (isBadRequest(e as unknown) || e.updateRepeatable === false) {
-    const why = e.updateRepeatable === false ? 'the broker says repeating it will not help' : 'fix the spec to retry';
+    const why =
+      e.updateRepeatable === false ? 'the broker says repeating it will not help' : 'fix the spec to retry';
     return updateFailedForGood(
       env,
       inst,

@@ -46,7 +46,7 @@ function newer<T extends Instance>(a: T | undefined, b: T | undefined): T | unde
 }
 
 const refName = (inst: Instance, field: string): string | undefined =>
-  ((inst.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name) || undefined;
+  (inst.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name || undefined;
 
 /**
  * Reconciles ServiceInstances, one step per pass: resolve the class and plan, then provision,
@@ -144,7 +144,8 @@ export class InstanceReconciler {
       if (s.asyncOpInProgress && !provisioning) return poll(env, inst);
       return finalize(env, inst);
     }
-    if (s.orphanMitigationInProgress) return s.asyncOpInProgress ? poll(env, inst) : orphanMitigate(env, inst);
+    if (s.orphanMitigationInProgress)
+      return s.asyncOpInProgress ? poll(env, inst) : orphanMitigate(env, inst);
     if (s.asyncOpInProgress) return poll(env, inst);
     switch (s.currentOperation) {
       case 'Provision':
@@ -214,7 +215,10 @@ export class InstanceReconciler {
 }
 
 function instanceGauges(registry: Registry, instances: SharedInformer<Instance>): void {
-  for (const name of ['servicecatalog_service_instances', 'servicecatalog_service_instance_async_operations']) {
+  for (const name of [
+    'servicecatalog_service_instances',
+    'servicecatalog_service_instance_async_operations',
+  ]) {
     if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
   }
   new Gauge({
@@ -239,11 +243,14 @@ function instanceGauges(registry: Registry, instances: SharedInformer<Instance>)
     registers: [registry],
     collect() {
       this.reset();
-      for (const op of ['Provision', 'Update', 'Deprovision', 'OrphanMitigation']) this.set({ operation: op }, 0);
+      for (const op of ['Provision', 'Update', 'Deprovision', 'OrphanMitigation'])
+        this.set({ operation: op }, 0);
       for (const inst of instances.list()) {
         const s = inst.status;
         if (!s?.asyncOpInProgress) continue;
-        this.inc({ operation: s.orphanMitigationInProgress ? 'OrphanMitigation' : s.currentOperation || 'Provision' });
+        this.inc({
+          operation: s.orphanMitigationInProgress ? 'OrphanMitigation' : s.currentOperation || 'Provision',
+        });
       }
     },
   });
@@ -281,8 +288,12 @@ export function startServiceInstanceController(
     [clusterScope, 'cluster'],
     [namespacedScope, 'namespaced'],
   ] as const) {
-    env.classes[which].onChange((c) => reconciler.instancesFor(scope, c, 'class').forEach((k) => controller.enqueue(k)));
-    env.plans[which].onChange((p) => reconciler.instancesFor(scope, p, 'plan').forEach((k) => controller.enqueue(k)));
+    env.classes[which].onChange((c) =>
+      reconciler.instancesFor(scope, c, 'class').forEach((k) => controller.enqueue(k)),
+    );
+    env.plans[which].onChange((p) =>
+      reconciler.instancesFor(scope, p, 'plan').forEach((k) => controller.enqueue(k)),
+    );
   }
   // a binding gone may be what a deletion waits for
   env.bindings.onChange((b) => {
@@ -293,7 +304,9 @@ export function startServiceInstanceController(
   // a parametersFrom Secret changing updates the instance (or lets a failed build go on)
   secrets.onChange((secret) => {
     for (const inst of env.instances.list(secret.metadata.namespace)) {
-      const uses = (inst.spec?.parametersFrom ?? []).some((p) => p.secretKeyRef?.name === secret.metadata.name);
+      const uses = (inst.spec?.parametersFrom ?? []).some(
+        (p) => p.secretKeyRef?.name === secret.metadata.name,
+      );
       if (uses && !inst.status?.asyncOpInProgress) controller.enqueue(keyOf(inst));
     }
   });

@@ -38,7 +38,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** JSON with object keys sorted at every depth, so that equal parameters always hash alike. */
 export function canonicalJSON(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJSON(v === undefined ? null : v)).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => canonicalJSON(v === undefined ? null : v)).join(',')}]`;
   if (isObject(value)) {
     const keys = Object.keys(value)
       .filter((k) => value[k] !== undefined)
@@ -92,13 +93,16 @@ export async function buildParameters(
   for (const [i, from] of (spec.parametersFrom ?? []).entries()) {
     const ref = from?.secretKeyRef;
     if (!ref?.name || !ref.key) {
-      throw new ParametersError(`parametersFrom[${i}] must name a Secret and a key (secretKeyRef.name, secretKeyRef.key)`);
+      throw new ParametersError(
+        `parametersFrom[${i}] must name a Secret and a key (secretKeyRef.name, secretKeyRef.key)`,
+      );
     }
     const where = `Secret "${namespace}/${ref.name}"`;
     const secret = await client.get<Secret>(secretResource, namespace, ref.name);
     if (!secret) throw new ParametersError(`${where} (parametersFrom[${i}]) not found`);
     const text = secretValue(secret, ref.key);
-    if (text === undefined) throw new ParametersError(`${where} has no key "${ref.key}" (parametersFrom[${i}])`);
+    if (text === undefined)
+      throw new ParametersError(`${where} has no key "${ref.key}" (parametersFrom[${i}])`);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -108,7 +112,9 @@ export async function buildParameters(
       );
     }
     if (!isObject(value)) {
-      throw new ParametersError(`key "${ref.key}" of ${where} must hold a JSON object (parametersFrom[${i}])`);
+      throw new ParametersError(
+        `key "${ref.key}" of ${where} must hold a JSON object (parametersFrom[${i}])`,
+      );
     }
     add(`key "${ref.key}" of ${where}`, value, true);
   }

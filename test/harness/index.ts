@@ -151,12 +151,20 @@ export class WatchStream {
           resolve(this.events);
         } else if (this.ended) {
           cleanup();
-          reject(new Error(`watch ended; events: ${JSON.stringify(this.events.map((e) => [e.type, e.object?.metadata?.name]))}`));
+          reject(
+            new Error(
+              `watch ended; events: ${JSON.stringify(this.events.map((e) => [e.type, e.object?.metadata?.name]))}`,
+            ),
+          );
         }
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`watch timed out; events: ${JSON.stringify(this.events.map((e) => [e.type, e.object?.metadata?.name]))}`));
+        reject(
+          new Error(
+            `watch timed out; events: ${JSON.stringify(this.events.map((e) => [e.type, e.object?.metadata?.name]))}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -298,9 +306,16 @@ export function kubectl(kubeconfigPath: string, args: string[], stdin?: string):
     const child = execFile(
       'kubectl',
       [`--kubeconfig=${kubeconfigPath}`, ...args],
-      { env: { ...process.env, KUBECACHEDIR: join(tmpdir(), `kubectl-cache-${process.pid}`) }, timeout: 60_000 },
+      {
+        env: { ...process.env, KUBECACHEDIR: join(tmpdir(), `kubectl-cache-${process.pid}`) },
+        timeout: 60_000,
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
+        const code = err
+          ? typeof (err as NodeJS.ErrnoException).code === 'number'
+            ? Number((err as NodeJS.ErrnoException).code)
+            : 1
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -309,7 +324,10 @@ export function kubectl(kubeconfigPath: string, args: string[], stdin?: string):
 }
 
 /** Polls fn until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -319,7 +337,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
