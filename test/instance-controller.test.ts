@@ -754,10 +754,13 @@ describe('deprovisioning', () => {
 
     await f.instance('b');
     const b = await f.waitReady('b');
-    f.broker.script('deprovision', { status: 500, times: 2 });
+    f.broker.script('deprovision', { status: 500, times: 1 });
+    f.broker.script('deprovision', { status: 500, instanceUsable: false, times: 1 });
     await deleteInstance(f, 'b');
     const failing = await f.waitReason('b', 'Ready', 'DeprovisionCallFailed');
     expect(cond(failing, 'Ready')!.status).toBe('Unknown');
+    // D4: the broker said the instance is no longer usable (no new bindings)
+    expect(failing.status?.instanceUsable).toBe(false);
     await f.waitGone('b');
     const dels = f.requests('deprovision', b);
     expect(dels.map((e) => e.status)).toEqual([500, 500, 200]);

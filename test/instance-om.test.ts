@@ -3,7 +3,7 @@ import type { JournalEntry, ScriptRule } from '../brokers/scripted';
 import type { ControllerManager } from '../controller-manager/manager';
 import { KubeClient } from '../pkg/kube/client';
 import { eventually } from './harness';
-import { cond, Fixture, gaps, startSuite, type Instance, type Suite } from './instance-fixture';
+import { cond, Fixture, gaps, startSuite, testCatalog, type Instance, type Suite } from './instance-fixture';
 
 /**
  * Orphan mitigation per the spec's table, the broker errors that must not cause it, the
@@ -134,6 +134,28 @@ describe('no orphan mitigation', () => {
     expect(f.requests('deprovision', inst)).toHaveLength(0);
     if (rule.error === 'ConcurrencyError')
       await f.waitEvent('db', 'ErrorAsyncOperationInProgress', 'Warning');
+  });
+
+  it('P6: MaintenanceInfoConflict has the catalog fetched again, then the provision is retried with the new maintenance_info', async () => {
+    const f = await Fixture.create(suite, 'p6mic', { register: false });
+    // the first catalog is stale: the broker runs 1.2.0 on `large`
+    f.broker.script('catalog', { body: testCatalog('p6mic', { largeMaintenance: '1.1.0' }), times: 1 });
+    await f.register();
+    await f.instance('db', { clusterServicePlanExternalName: 'large', parameters: null });
+    const inst = await f.waitReady('db');
+    const puts = f.requests('provision', inst);
+    // refused until the fresh catalog is in (the retry may come before it)
+    const last = puts.pop()!;
+    expect(last.status).toBe(201);
+    expect(last.body).toMatchObject({ maintenance_info: { version: '1.2.0' } });
+    expect(puts.length).toBeGreaterThanOrEqual(1);
+    for (const p of puts) {
+      expect(p.status).toBe(422);
+      expect(p.body).toMatchObject({ maintenance_info: { version: '1.1.0' } });
+    }
+    expect(f.broker.requests('catalog').length).toBeGreaterThanOrEqual(2);
+    expect(inst.status?.maintenanceInfo).toEqual({ version: '1.2.0' });
+    expect(f.requests('deprovision', inst)).toHaveLength(0);
   });
 
   it('P5: a re-sent provision answered 409 asks last_operation instead of failing', async () => {

@@ -1,10 +1,8 @@
-import type { RequestOptions } from 'node:https';
-import { Agent, request } from 'undici';
 import type { CommonServiceBrokerStatus } from '../../api-types/common';
 import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
 import type { KubeObject } from '../../api-types/meta';
 import { serviceBindingResource, serviceInstanceResource, type ServiceBinding } from '../../api-types';
-import { KubeError, type KubeClient } from '../../pkg/kube/client';
+import type { KubeClient } from '../../pkg/kube/client';
 import type { KubernetesContext, MaintenanceInfo, OSBClient } from '../../pkg/osb';
 import type { ControllerContext } from '../context';
 import type { SharedInformer } from '../framework/informers';
@@ -176,58 +174,9 @@ export async function resolveReferences(env: InstanceEnv, inst: Instance): Promi
   return written;
 }
 
-/**
- * PUT .../serviceinstances/<name>/reference: the one way to record resolved references (the API
- * server takes only spec.*Ref from it). KubeClient has no call for custom subresources, so this
- * goes over undici with the kubeconfig's TLS material and credentials.
- */
-export async function writeReferences(client: KubeClient, inst: Instance): Promise<Instance> {
-  const kc = client.kc;
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('kubeconfig has no current cluster');
-  const opts: RequestOptions = {};
-  await kc.applyToHTTPSOptions(opts);
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  for (const [k, v] of Object.entries(opts.headers ?? {})) {
-    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-  }
-  if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-  const agent = new Agent({
-    connect: {
-      ca: opts.ca as string | undefined,
-      cert: opts.cert as string | undefined,
-      key: opts.key as string | undefined,
-      ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-    },
-  });
-  const { group, version, plural } = serviceInstanceResource;
-  const { namespace, name } = inst.metadata;
-  const path = `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace ?? '')}/${plural}/${encodeURIComponent(name ?? '')}/reference`;
-  try {
-    const res = await request(`${server.replace(/\/+$/, '')}${path}`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({
-        ...inst,
-        apiVersion: `${group}/${version}`,
-        kind: serviceInstanceResource.kind,
-      }),
-      dispatcher: agent,
-    });
-    const text = await res.body.text();
-    let body: { reason?: string; message?: string } & Instance;
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      body = { metadata: {} };
-    }
-    if (res.statusCode >= 300) {
-      throw new KubeError(res.statusCode, body.reason ?? '', body.message ?? `HTTP ${res.statusCode}`);
-    }
-    return body;
-  } finally {
-    await agent.close();
-  }
+/** PUT .../serviceinstances/<name>/reference: the one way to record resolved references. */
+export function writeReferences(client: KubeClient, inst: Instance): Promise<Instance> {
+  return client.updateSubresource(serviceInstanceResource, inst, 'reference');
 }
 
 /** Everything a broker call about the instance needs. */

@@ -304,8 +304,9 @@ async function provisionFailed(
       );
       clearOperation(s);
       s.provisionStatus = 'NotProvisioned';
-      // after a 4xx the broker MUST have changed nothing: deleting needs no DELETE
-      s.deprovisionStatus = 'NotRequired';
+      // after a 4xx the broker MUST have changed nothing: deleting needs no DELETE (unless an
+      // earlier attempt of this operation may still be in flight)
+      s.deprovisionStatus = resend ? 'Required' : 'NotRequired';
       reconciled(s, generation);
     });
     return {};

@@ -1,6 +1,6 @@
 import {
   ApiException,
-  CustomObjectsApi,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -56,6 +56,18 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** KubernetesObjectApi plus writes to subresources (status, reference), which client-node lacks for arbitrary kinds. */
+class ObjectApi extends KubernetesObjectApi {
+  async replaceSubresource(spec: KubernetesObject, subresource: string): Promise<KubernetesObject> {
+    const path = `${await this.specUriPath(spec, 'replace')}/${subresource}`;
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PUT);
+    request.setHeaderParam('Accept', 'application/json');
+    request.setHeaderParam('Content-Type', 'application/json');
+    request.setBody(JSON.stringify(spec));
+    return this.requestPromise(request);
+  }
+}
+
 export type CachedInformer<T extends KubeObject> = Informer<T & KubernetesObject> & ObjectCache<T & KubernetesObject>;
 
 /**
@@ -63,8 +75,7 @@ export type CachedInformer<T extends KubeObject> = Informer<T & KubernetesObject
  * @kubernetes/client-node underneath, typed by ResourceType, errors as KubeError.
  */
 export class KubeClient {
-  private readonly objects: KubernetesObjectApi;
-  private readonly custom: CustomObjectsApi;
+  private readonly objects: ObjectApi;
 
   constructor(readonly kc: KubeConfig) {
     // client-node builds a new https.Agent, without keep-alive, for every request: a TLS handshake
@@ -73,8 +84,7 @@ export class KubeClient {
     const createAgent = config.createAgent.bind(kc);
     let agent: unknown;
     config.createAgent = (cluster, opts) => (agent ??= createAgent(cluster, { ...opts, keepAlive: true, maxSockets: 64 }));
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.objects = kc.makeApiClient(ObjectApi);
   }
 
   /** From a kubeconfig file, or the in-cluster service account when no path is given. */
@@ -119,15 +129,15 @@ export class KubeClient {
     return (await call(() => this.objects.replace(body as KubernetesObject))) as unknown as T;
   }
 
-  /** Writes status through the /status subresource (servicecatalog kinds). */
-  async updateStatus<T extends KubeObject>(t: ResourceType, obj: T): Promise<T> {
+  /** Writes status through the /status subresource. */
+  updateStatus<T extends KubeObject>(t: ResourceType, obj: T): Promise<T> {
+    return this.updateSubresource(t, obj, 'status');
+  }
+
+  /** PUT of a subresource (status, or serviceinstances/reference). */
+  async updateSubresource<T extends KubeObject>(t: ResourceType, obj: T, subresource: string): Promise<T> {
     const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
-    const name = obj.metadata.name!;
-    return (await call(() =>
-      t.namespaced
-        ? this.custom.replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: obj.metadata.namespace!, name, body })
-        : this.custom.replaceClusterCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, name, body }),
-    )) as T;
+    return (await call(() => this.objects.replaceSubresource(body as KubernetesObject, subresource))) as unknown as T;
   }
 
   /** A JSON merge patch of the main resource. */
