@@ -59,23 +59,3 @@ export function mapSize(obj: KubeObject, path: readonly string[]): number {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.keys(v).length : 0;
 }
 
-/** Time since `ts`, shaped like kube's duration.HumanDuration; '<unknown>' when absent or unparsable. */
-export function since(ts: string | undefined, now = Date.now()): string {
-  const t = ts ? Date.parse(ts) : NaN;
-  if (Number.isNaN(t)) return '<unknown>';
-  const s = Math.trunc((now - t) / 1000);
-  if (s < -1) return '<invalid>';
-  if (s < 0) return '0s';
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  const d = Math.floor(h / 24);
-  if (h < 24 * 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
-  if (d < 365 * 2) return `${d}d`;
-  if (d < 365 * 8) return d % 365 === 0 ? `${Math.floor(d / 365)}y` : `${Math.floor(d / 365)}y${d % 365}d`;
-  return `${Math.floor(d / 365)}y`;
-}

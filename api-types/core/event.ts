@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { readString, readValue, selectString, timestamp } from '../common';
 import { kindSchema, type KubeObject } from '../meta';
-import type { ResourceDefinition } from '../resource';
 import { eventProto } from './protobuf';
-import { coreGroup, coreObjectReference, coreVersion, int32, microTime, since } from './common';
+import { since, type ResourceDefinition } from '../resource';
+import { coreGroup, coreObjectReference, coreVersion, int32, microTime } from './common';
 
 export const EventSourceSchema = Type.Object(
   {

@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import type { KubeObject, ListMeta } from '../../api-types/meta';
-import type { PrinterColumn, ResourceDefinition } from '../../api-types/resource';
+import { since, type PrinterColumn, type ResourceDefinition } from '../../api-types/resource';
 import { badRequest, notAcceptable } from './errors';
 
 /** What the client asked for in Accept. */
@@ -86,22 +86,6 @@ export function parseIncludeObject(v: string | undefined): IncludeObject {
   throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
 }
 
-function age(created: string | undefined, now: number): string {
-  if (!created) return '<unknown>';
-  const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
-  // the same shape as kube's duration.HumanDuration
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  const d = Math.floor(h / 24);
-  if (h < 24 * 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
-  if (d < 365 * 2) return `${d}d`;
-  return `${Math.floor(d / 365)}y`;
-}
 
 const ageColumn: PrinterColumn = {
   name: 'Age',
@@ -131,7 +115,7 @@ export function toTable(
       ...columns.map((c) => ({ name: c.name, type: c.type === 'date' ? 'string' : c.type, format: c.format ?? (c.type === 'date' ? 'date' : ''), description: c.description, priority: c.priority })),
     ],
     rows: objects.map((obj) => ({
-      cells: [obj.metadata.name, ...columns.map((c) => (c === ageColumn ? age(obj.metadata.creationTimestamp, now) : (c.cell(obj) ?? '')))],
+      cells: [obj.metadata.name, ...columns.map((c) => (c === ageColumn ? since(obj.metadata.creationTimestamp, now) : (c.cell(obj) ?? '')))],
       object:
         includeObject === 'None'
           ? undefined
