@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { servicecatalogResources } from '../api-types';
 import { buildAuth } from '../apiserver/auth/config';
-import { generateServingCert } from '../apiserver/certs';
+import { generateServingCert } from '../pkg/tls/certs';
 import { servicecatalogStrategies } from '../apiserver/registry';
 import { startServer, type CatalogAPIServer, type ServerConfig } from '../apiserver/server';
 import { createLogger } from '../pkg/logging';

@@ -13,7 +13,7 @@ import { buildAuth } from '../apiserver/auth/config';
 import type { AuthenticationRequest, Authenticator } from '../apiserver/auth/types';
 import { UnionAuthenticator } from '../apiserver/auth/union';
 import { RequestHeaderAuthenticator } from '../apiserver/auth/requestheader';
-import { generateCA, generateClientCert, type CertificateAuthority } from '../apiserver/certs';
+import { generateCA, generateClientCert, type CertificateAuthority } from '../pkg/tls/certs';
 import { parseOptions } from '../apiserver/cmd/options';
 import { servicecatalogStrategies } from '../apiserver/registry';
 import { startServer, type CatalogAPIServer, type ServerConfig } from '../apiserver/server';

@@ -57,7 +57,7 @@ describe('manifests/', () => {
   test("the API server's flags are flags it accepts, and its certificate covers the Service name", () => {
     const [, , ...args] = containerOf('catalog-apiserver').command;
     const opts = apiserverOptions(args)!;
-    expect(opts.serviceHosts).toContain('catalog-apiserver.catalog.svc');
+    expect(opts.serving.hosts).toContain('catalog-apiserver.catalog.svc');
   });
 
   test("the controller-manager's flags are flags it accepts", () => {

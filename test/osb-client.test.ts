@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { request } from 'undici';
-import { generateServingCert, type ServingCert } from '../apiserver/certs';
+import { generateServingCert, type ServingCert } from '../pkg/tls/certs';
 import {
   DEFAULT_IDS,
   startScriptedBroker,

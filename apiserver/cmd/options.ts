@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { servingFlags, servingOptions, type ServingOptions } from '../../pkg/cmd';
 import { FlagError, parseFlags, type FlagSpec, type FlagValues } from '../../pkg/flags';
 import { admissionPlugins, defaultAdmissionPlugins } from '../admission';
 import type { AuthOptions } from '../auth/config';
@@ -108,20 +108,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
     description: 'Comma-separated etcd client URLs.',
   },
   'etcd-prefix': { type: 'string', default: '/registry', description: 'Key prefix of every object in etcd.' },
-  'bind-address': { type: 'string', default: '0.0.0.0', description: 'Address to serve HTTPS on.' },
-  'secure-port': {
-    type: 'number',
-    default: 8443,
-    description: 'Port to serve HTTPS on (0 picks a free port).',
-  },
-  'cert-dir': {
-    type: 'string',
-    default: 'apiserver.local.config/certificates',
-    description:
-      'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
-  },
-  'tls-cert-file': { type: 'string', description: 'Serving certificate (PEM, may include the chain).' },
-  'tls-private-key-file': { type: 'string', description: 'Private key of --tls-cert-file.' },
+  ...servingFlags({ port: 8443, certDir: 'apiserver.local.config/certificates', serves: 'the API' }),
   'service-name': {
     type: 'string',
     default: 'catalog-apiserver',
@@ -173,13 +160,9 @@ export const flagSpecs: Record<string, FlagSpec> = {
 };
 
 export interface Options {
+  serving: ServingOptions;
   etcdServers: string[];
   etcdPrefix: string;
-  bindAddress: string;
-  securePort: number;
-  certDir: string;
-  tls?: { cert: string; key: string };
-  serviceHosts: string[];
   watchCache: boolean;
   maxRequestBodyBytes: number;
   bookmarkIntervalMs: number;
@@ -232,24 +215,12 @@ function authOptions(f: FlagValues): AuthOptions {
 export function parseOptions(argv: string[]): Options | undefined {
   const f = parseFlags(argv, flagSpecs);
   if (f.help) return undefined;
-  const certFile = f['tls-cert-file'] as string | undefined;
-  const keyFile = f['tls-private-key-file'] as string | undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new Error('--tls-cert-file and --tls-private-key-file go together');
-  }
   const svc = f['service-name'] as string;
   const ns = f['service-namespace'] as string;
   return {
     etcdServers: f['etcd-servers'] as string[],
     etcdPrefix: f['etcd-prefix'] as string,
-    bindAddress: f['bind-address'] as string,
-    securePort: f['secure-port'] as number,
-    certDir: f['cert-dir'] as string,
-    tls:
-      certFile && keyFile
-        ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
-        : undefined,
-    serviceHosts: [
+    serving: servingOptions(f, [
       'localhost',
       '127.0.0.1',
       '::1',
@@ -257,7 +228,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       `${svc}.${ns}`,
       `${svc}.${ns}.svc`,
       `${svc}.${ns}.svc.cluster.local`,
-    ],
+    ]),
     watchCache: f['watch-cache'] as boolean,
     maxRequestBodyBytes: f['max-request-body-bytes'] as number,
     bookmarkIntervalMs: f['watch-bookmark-interval'] as number,

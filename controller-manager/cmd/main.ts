@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-import { loadOrGenerateServingCert } from '../../apiserver/certs';
-import { FlagError, usage } from '../../pkg/flags';
+import { runProcess } from '../../pkg/cmd';
 import { KubeClient } from '../../pkg/kube/client';
 import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import { startControllerManager } from '../manager';
 import { flagSpecs, parseOptions, type Options } from './options';
 
-async function run(opts: Options): Promise<void> {
+async function run(opts: Options) {
   const log = createLogger('catalog-controller-manager');
   const manager = await startControllerManager({
     client: KubeClient.load(opts.kubeconfig),
@@ -15,9 +14,9 @@ async function run(opts: Options): Promise<void> {
     leaderElection: opts.leaderElection,
     clusterIdConfigMap: opts.clusterIdConfigMap,
     server: {
-      bindAddress: opts.bindAddress,
-      port: opts.securePort,
-      tls: opts.tls ?? loadOrGenerateServingCert(opts.certDir, opts.serviceHosts),
+      bindAddress: opts.serving.bindAddress,
+      port: opts.serving.securePort,
+      tls: opts.serving.tls(),
     },
     log,
     metrics: createRegistry(),
@@ -26,44 +25,14 @@ async function run(opts: Options): Promise<void> {
       setImmediate(() => process.exit(code));
     },
   });
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    manager
-      .shutdown()
-      .then(() => process.exit(0))
-      .catch((err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  return { log, stop: () => manager.shutdown() };
 }
 
-function main(): void {
-  let opts: Options | undefined;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(
-      `catalog-controller-manager: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`,
-    );
-    process.exit(2);
-  }
-  if (!opts) {
-    process.stdout.write(
-      `${usage(
-        'catalog-controller-manager',
-        'Runs the Service Catalog controllers: brokers, classes and plans, instances and bindings, against an Open Service Broker.',
-        flagSpecs,
-      )}\n`,
-    );
-    return;
-  }
-  run(opts).catch((e) => {
-    process.stderr.write(`catalog-controller-manager: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
-}
-
-main();
+runProcess({
+  name: 'catalog-controller-manager',
+  summary:
+    'Runs the Service Catalog controllers: brokers, classes and plans, instances and bindings, against an Open Service Broker.',
+  flags: flagSpecs,
+  parse: parseOptions,
+  run,
+});

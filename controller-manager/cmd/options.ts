@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { servingFlags, servingOptions, type ServingOptions } from '../../pkg/cmd';
 import { FlagError, parseFlags, type FlagSpec } from '../../pkg/flags';
 import type { ControllerOptions } from '../context';
 import { validateTimings } from '../framework/leader-election';
@@ -22,24 +22,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
     description:
       'Kubeconfig of the API server holding the servicecatalog and core kinds; the in-cluster service account when empty.',
   },
-  'bind-address': {
-    type: 'string',
-    default: '0.0.0.0',
-    description: 'Address to serve /healthz, /readyz and /metrics on.',
-  },
-  'secure-port': {
-    type: 'number',
-    default: 8444,
-    description: 'HTTPS port for /healthz, /readyz and /metrics (0 picks a free port).',
-  },
-  'cert-dir': {
-    type: 'string',
-    default: 'controller-manager.local.config/certificates',
-    description:
-      'Where the self-signed serving certificate is kept when --tls-cert-file/--tls-private-key-file are not given.',
-  },
-  'tls-cert-file': { type: 'string', description: 'Serving certificate (PEM, may include the chain).' },
-  'tls-private-key-file': { type: 'string', description: 'Private key of --tls-cert-file.' },
+  ...servingFlags({ port: 8444, certDir: 'controller-manager.local.config/certificates', serves: '/healthz, /readyz and /metrics' }),
   'resync-interval': {
     type: 'duration',
     default: '5m',
@@ -122,11 +105,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
 
 export interface Options {
   kubeconfig?: string;
-  bindAddress: string;
-  securePort: number;
-  certDir: string;
-  tls?: { cert: string; key: string };
-  serviceHosts: string[];
+  serving: ServingOptions;
   controller: ControllerOptions;
   leaderElection: LeaderElectionOptions;
   clusterIdConfigMap: { namespace: string; name: string };
@@ -149,11 +128,6 @@ function parseFeatureGates(pairs: string[]): Record<string, boolean> {
 export function parseOptions(argv: string[]): Options | undefined {
   const f = parseFlags(argv, flagSpecs);
   if (f.help) return undefined;
-  const certFile = f['tls-cert-file'] as string | undefined;
-  const keyFile = f['tls-private-key-file'] as string | undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new FlagError('--tls-cert-file and --tls-private-key-file go together');
-  }
   const concurrentSyncs = f['concurrent-syncs'] as number;
   if (!Number.isInteger(concurrentSyncs) || concurrentSyncs < 1)
     throw new FlagError('--concurrent-syncs must be a positive integer');
@@ -173,14 +147,7 @@ export function parseOptions(argv: string[]): Options | undefined {
   }
   return {
     kubeconfig: (f.kubeconfig as string | undefined) || undefined,
-    bindAddress: f['bind-address'] as string,
-    securePort: f['secure-port'] as number,
-    certDir: f['cert-dir'] as string,
-    tls:
-      certFile && keyFile
-        ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
-        : undefined,
-    serviceHosts: ['localhost', '127.0.0.1', '::1', hostname()],
+    serving: servingOptions(f, ['localhost', '127.0.0.1', '::1', hostname()]),
     controller: {
       resyncIntervalMs: f['resync-interval'] as number,
       brokerRelistIntervalMs: f['broker-relist-interval'] as number,

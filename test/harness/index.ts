@@ -10,7 +10,7 @@ import type { ResourceDefinition } from '../../api-types/resource';
 import { admissionPlugins, defaultAdmissionPlugins } from '../../apiserver/admission';
 import type { NamespaceSource } from '../../apiserver/admission/namespace-source';
 import type { Authenticator, Authorizer } from '../../apiserver/auth/types';
-import { generateServingCert, type ServingCert } from '../../apiserver/certs';
+import { generateServingCert, type ServingCert } from '../../pkg/tls/certs';
 import { startNamespaceController, type NamespaceController } from '../../apiserver/namespace-controller';
 import { coreStrategies, servicecatalogStrategies } from '../../apiserver/registry';
 import { startServer, type CatalogAPIServer } from '../../apiserver/server';
