@@ -8,7 +8,13 @@ module.exports = {
     '^.+\\.ts$': tsJest,
     // @kubernetes/client-node and its auth dependencies ship only as ES modules, which jest's
     // CommonJS runtime cannot load on Node 20: compile them to CommonJS like our own code
-    '^.+\\.m?js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } }],
+    '^.+\\.m?js$': [
+      'ts-jest',
+      {
+        diagnostics: false,
+        tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true },
+      },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   testTimeout: 60000,

@@ -309,10 +309,15 @@ export const commonServiceClassSpecProperties = {
     Type.Boolean({ description: 'Whether an instance may move to another plan of this service.' }),
   ),
   instancesRetrievable: Type.Optional(
-    Type.Boolean({ description: 'Whether the broker lets instances be fetched with GET (OSB instances_retrievable).' }),
+    Type.Boolean({
+      description: 'Whether the broker lets instances be fetched with GET (OSB instances_retrievable).',
+    }),
   ),
   allowContextUpdates: Type.Optional(
-    Type.Boolean({ description: 'Whether the broker accepts updates that change only the context (OSB allow_context_updates).' }),
+    Type.Boolean({
+      description:
+        'Whether the broker accepts updates that change only the context (OSB allow_context_updates).',
+    }),
   ),
   externalMetadata: Type.Optional(freeForm('Broker supplied metadata for display, kept as sent.')),
   tags: Type.Optional(stringList('Classification tags from the broker (alpha; no meaning in Kubernetes).')),
@@ -351,13 +356,19 @@ export const commonServicePlanSpecProperties = {
   ),
   free: Type.Optional(Type.Boolean({ description: 'Whether the plan costs nothing.' })),
   planUpdatable: Type.Optional(
-    Type.Boolean({ description: 'Whether instances may move to or from this plan; unset means the class decides (OSB plan_updateable).' }),
+    Type.Boolean({
+      description:
+        'Whether instances may move to or from this plan; unset means the class decides (OSB plan_updateable).',
+    }),
   ),
   bindingRotatable: Type.Optional(
     Type.Boolean({ description: 'Whether bindings on this plan can be rotated (OSB binding_rotatable).' }),
   ),
   maximumPollingDuration: Type.Optional(
-    Type.Integer({ description: 'Seconds after which an asynchronous operation on this plan counts as failed (OSB maximum_polling_duration).' }),
+    Type.Integer({
+      description:
+        'Seconds after which an asynchronous operation on this plan counts as failed (OSB maximum_polling_duration).',
+    }),
   ),
   externalMetadata: Type.Optional(freeForm('Broker supplied metadata for display, kept as sent.')),
   instanceCreateParameterSchema: Type.Optional(

@@ -36,9 +36,13 @@ export const ObjectMeta = Type.Object(
       Type.String({ description: 'Prefix the server uses to generate a unique name when name is empty.' }),
     ),
     namespace: Type.Optional(Type.String({ description: 'Namespace of a namespaced object.' })),
-    uid: Type.Optional(Type.String({ description: 'Unique id of this object over time, set by the server.' })),
+    uid: Type.Optional(
+      Type.String({ description: 'Unique id of this object over time, set by the server.' }),
+    ),
     resourceVersion: Type.Optional(
-      Type.String({ description: 'Opaque version of this object, used for optimistic concurrency and watch.' }),
+      Type.String({
+        description: 'Opaque version of this object, used for optimistic concurrency and watch.',
+      }),
     ),
     generation: Type.Optional(
       Type.Integer({ format: 'int64', description: 'Sequence number of a specific generation of the spec.' }),
@@ -88,7 +92,14 @@ export interface Status {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 
@@ -96,7 +107,9 @@ export interface Status {
 export function kindSchema<P extends Record<string, TSchema>>(description: string, properties: P) {
   return Type.Object(
     {
-      apiVersion: Type.Optional(Type.String({ description: 'APIVersion defines the versioned schema of this object.' })),
+      apiVersion: Type.Optional(
+        Type.String({ description: 'APIVersion defines the versioned schema of this object.' }),
+      ),
       kind: Type.Optional(Type.String({ description: 'Kind is the REST resource this object represents.' })),
       metadata: Type.Optional(ObjectMeta),
       ...properties,

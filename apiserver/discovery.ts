@@ -40,7 +40,11 @@ export function apiGroupList(groups: Map<string, string[]>): object {
     kind: 'APIGroupList',
     apiVersion: 'v1',
     groups: [...groups].map(([group, versions]) => {
-      const { name, versions: vs, preferredVersion } = apiGroup(group, versions) as {
+      const {
+        name,
+        versions: vs,
+        preferredVersion,
+      } = apiGroup(group, versions) as {
         name: string;
         versions: object[];
         preferredVersion: object;

@@ -1,6 +1,11 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { Counter, Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client';
 import type { ResourceDefinition } from '../api-types/resource';
 import type { Logger } from '../pkg/logging';
@@ -11,9 +16,22 @@ import type { TLSSocket } from 'node:tls';
 import type { AuthorizationAttributes, Authenticator, Authorizer } from './auth/types';
 import type { UserInfo } from './registry/strategy';
 import { servedNamespaces, type NamespaceSource } from './admission/namespace-source';
-import { AdmissionChain, type AdmissionDependencies, type AdmissionPlugin, type AdmissionPluginFactory, type ObjectReader } from './admission/types';
+import {
+  AdmissionChain,
+  type AdmissionDependencies,
+  type AdmissionPlugin,
+  type AdmissionPluginFactory,
+  type ObjectReader,
+} from './admission/types';
 import { genericStrategy, type Strategy } from './registry/strategy';
-import { badRequest, forbiddenRequest, pathNotFound, requestEntityTooLarge, StatusError, unsupportedMediaType } from './rest/errors';
+import {
+  badRequest,
+  forbiddenRequest,
+  pathNotFound,
+  requestEntityTooLarge,
+  StatusError,
+  unsupportedMediaType,
+} from './rest/errors';
 import { anonymousUser, handleResource } from './rest/handlers';
 import { Registry } from './rest/registry';
 import { parseRequestInfo, type RequestInfo } from './rest/request-info';
@@ -93,7 +111,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const objects: ObjectReader = {
     async get(resource, namespace, name, opts) {
       try {
-        return await byResource(resource)?.get(namespace, name, byResource(resource)?.cache && !opts?.fresh ? '0' : undefined);
+        return await byResource(resource)?.get(
+          namespace,
+          name,
+          byResource(resource)?.cache && !opts?.fresh ? '0' : undefined,
+        );
       } catch (e) {
         if (e instanceof StatusError && e.code === 404) return undefined;
         throw e;
@@ -102,7 +124,12 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     async list(resource, namespace, fieldSelector = '') {
       const reg = byResource(resource);
       if (!reg) return [];
-      const list = await reg.list(namespace, { labelSelector: '', fieldSelector, allowWatchBookmarks: false, resourceVersion: reg.cache ? '0' : undefined });
+      const list = await reg.list(namespace, {
+        labelSelector: '',
+        fieldSelector,
+        allowWatchBookmarks: false,
+        resourceVersion: reg.cache ? '0' : undefined,
+      });
       return list.items;
     },
   };
@@ -117,7 +144,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const groups = new Map<string, string[]>();
   const byGroupVersion = new Map<string, ResourceDefinition[]>();
   for (const def of cfg.resources) {
-    const store = cfg.storage.resource({ group: def.group, resource: def.plural, namespaced: def.namespaced });
+    const store = cfg.storage.resource({
+      group: def.group,
+      resource: def.plural,
+      namespaced: def.namespaced,
+    });
     const cache = cfg.watchCache
       ? new WatchCache(store, {
           indexers: def.selectableFields,
@@ -125,7 +156,10 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
         })
       : undefined;
     const strategy = cfg.strategies?.[def.kind] ?? genericStrategy;
-    registries.set(`${def.group}/${def.version}/${def.plural}`, new Registry(def, strategy, store, ajv.compile(def.schema), cache, admission));
+    registries.set(
+      `${def.group}/${def.version}/${def.plural}`,
+      new Registry(def, strategy, store, ajv.compile(def.schema), cache, admission),
+    );
     const gv = def.group ? `${def.group}/${def.version}` : def.version;
     byGroupVersion.set(gv, [...(byGroupVersion.get(gv) ?? []), def]);
     if (def.group && !(groups.get(def.group) ?? []).includes(def.version)) {
@@ -171,11 +205,17 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
 
   app.setErrorHandler((err: FastifyError | StatusError, req, reply) => {
     if (err instanceof StatusError) return sendStatus(reply, err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendStatus(reply, requestEntityTooLarge(cfg.maxRequestBodyBytes));
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendStatus(reply, unsupportedMediaType(String(req.headers['content-type'])));
-    if (err.statusCode !== undefined && err.statusCode < 500) return sendStatus(reply, badRequest(err.message));
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendStatus(reply, requestEntityTooLarge(cfg.maxRequestBodyBytes));
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return sendStatus(reply, unsupportedMediaType(String(req.headers['content-type'])));
+    if (err.statusCode !== undefined && err.statusCode < 500)
+      return sendStatus(reply, badRequest(err.message));
     log.error({ err, method: req.method, url: req.url }, 'internal error');
-    return sendStatus(reply, new StatusError(500, 'InternalError', `Internal error occurred: ${err.message}`));
+    return sendStatus(
+      reply,
+      new StatusError(500, 'InternalError', `Internal error occurred: ${err.message}`),
+    );
   });
   app.setNotFoundHandler((_req, reply) => sendStatus(reply, pathNotFound()));
 
@@ -210,7 +250,8 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   });
 
   let shuttingDown = false;
-  const json = (reply: FastifyReply, body: unknown) => reply.type('application/json').send(JSON.stringify(body));
+  const json = (reply: FastifyReply, body: unknown) =>
+    reply.type('application/json').send(JSON.stringify(body));
 
   // health: livez is the process, readyz adds etcd and the watch caches
   const ok = (reply: FastifyReply) => reply.type('text/plain').send('ok');
@@ -233,7 +274,9 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
       .type('text/plain')
       .send(`${failures.map((f) => `[-]${f} failed: reason withheld`).join('\n')}\nreadyz check failed\n`);
   });
-  app.get('/metrics', async (_req, reply) => reply.type(cfg.metrics.contentType).send(await cfg.metrics.metrics()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(cfg.metrics.contentType).send(await cfg.metrics.metrics()),
+  );
 
   const [major, minor] = cfg.version.split('.');
   app.get('/version', async (_req, reply) =>
@@ -253,7 +296,8 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   // discovery
   const coreVersions = byGroupVersion.has('v1') ? ['v1'] : [];
   app.get('/api', async (_req, reply) => json(reply, apiVersions(coreVersions)));
-  if (byGroupVersion.has('v1')) app.get('/api/v1', async (_req, reply) => json(reply, apiResourceList('v1', byGroupVersion.get('v1')!)));
+  if (byGroupVersion.has('v1'))
+    app.get('/api/v1', async (_req, reply) => json(reply, apiResourceList('v1', byGroupVersion.get('v1')!)));
   app.get('/apis', async (_req, reply) => json(reply, apiGroupList(groups)));
   for (const [group, versions] of groups) {
     app.get(`/apis/${group}`, async (_req, reply) => json(reply, apiGroup(group, versions)));
@@ -268,7 +312,11 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   app.get('/openapi/v2', async (_req, reply) => reply.type('application/json').send(v2));
   const v3docs = [...byGroupVersion].map(([gv, defs]) => {
     const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
-    return { group, version, document: JSON.stringify(buildOpenAPIv3(defs, { group, version }, cfg.version)) };
+    return {
+      group,
+      version,
+      document: JSON.stringify(buildOpenAPIv3(defs, { group, version }, cfg.version)),
+    };
   });
   const v3byPath = new Map(v3docs.map((d) => [openAPIv3Path(d), d.document]));
   const v3discovery = JSON.stringify(openAPIv3Discovery(v3docs));

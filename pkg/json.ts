@@ -4,7 +4,8 @@
  * never equal ours.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
   if (a !== null && typeof a === 'object') {
     if (b === null || typeof b !== 'object' || Array.isArray(b)) return false;
     const ra = a as Record<string, unknown>;

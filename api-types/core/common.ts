@@ -58,4 +58,3 @@ export function mapSize(obj: KubeObject, path: readonly string[]): number {
   const v = readValue(obj, path);
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.keys(v).length : 0;
 }
-

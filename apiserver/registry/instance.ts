@@ -312,5 +312,6 @@ export const serviceInstanceStrategy: Strategy = {
     return current;
   },
 
-  validateSubresourceUpdate: (subresource, obj, old) => (subresource === 'reference' ? validateReferenceUpdate(obj, old) : []),
+  validateSubresourceUpdate: (subresource, obj, old) =>
+    subresource === 'reference' ? validateReferenceUpdate(obj, old) : [],
 };

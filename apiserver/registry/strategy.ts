@@ -31,9 +31,19 @@ export interface Strategy {
    * Builds the object a write to a subresource other than status produces from what the client
    * sent and the stored object (e.g. serviceinstances/reference sets only the resolved refs).
    */
-  prepareSubresourceUpdate?(subresource: string, sent: KubeObject, current: KubeObject, ctx: RequestContext): KubeObject;
+  prepareSubresourceUpdate?(
+    subresource: string,
+    sent: KubeObject,
+    current: KubeObject,
+    ctx: RequestContext,
+  ): KubeObject;
   /** Validates a write to a subresource other than status (instead of validateUpdate). */
-  validateSubresourceUpdate?(subresource: string, obj: KubeObject, old: KubeObject, ctx: RequestContext): StatusCause[];
+  validateSubresourceUpdate?(
+    subresource: string,
+    obj: KubeObject,
+    old: KubeObject,
+    ctx: RequestContext,
+  ): StatusCause[];
   /**
    * True while something besides metadata.finalizers holds back the deletion of an object (namespaces:
    * spec.finalizers): it is then deleted in two phases, as if it had finalizers.

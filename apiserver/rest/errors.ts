@@ -59,12 +59,26 @@ export const forbidden = (t: ErrorTarget, message: string) =>
 
 /** 403 for a request the authorizer denied, worded like kube-apiserver's. */
 export function forbiddenRequest(
-  a: { user: { username: string }; verb: string; resourceRequest: boolean; path: string; group?: string; resource?: string; subresource?: string; namespace?: string; name?: string },
+  a: {
+    user: { username: string };
+    verb: string;
+    resourceRequest: boolean;
+    path: string;
+    group?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  },
   reason?: string,
 ): StatusError {
   const why = reason ? `: ${reason}` : '';
   if (!a.resourceRequest) {
-    return new StatusError(403, 'Forbidden', `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"${why}`);
+    return new StatusError(
+      403,
+      'Forbidden',
+      `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"${why}`,
+    );
   }
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
@@ -81,13 +95,18 @@ export const notFound = (t: ErrorTarget) =>
   new StatusError(404, 'NotFound', `${qualified(t)} "${t.name}" not found`, details(t));
 
 /** A URL that names no resource the server knows. */
-export const pathNotFound = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+export const pathNotFound = () =>
+  new StatusError(404, 'NotFound', 'the server could not find the requested resource');
 
 export const methodNotAllowed = (method: string, what: string) =>
   new StatusError(405, 'MethodNotAllowed', `${method} is not supported on ${what}`);
 
 export const notAcceptable = (accept: string) =>
-  new StatusError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml; got ${accept}`);
+  new StatusError(
+    406,
+    'NotAcceptable',
+    `only the following media types are accepted: application/json, application/yaml; got ${accept}`,
+  );
 
 export const alreadyExists = (t: ErrorTarget) =>
   new StatusError(409, 'AlreadyExists', `${qualified(t)} "${t.name}" already exists`, details(t));
@@ -108,7 +127,11 @@ export const requestEntityTooLarge = (limit: number) =>
   new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
 
 export const unsupportedMediaType = (contentType: string) =>
-  new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got ${contentType}`);
+  new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got ${contentType}`,
+  );
 
 /** 422: every cause at once, each naming the field path, as kube-apiserver reports validation. */
 export const invalid = (kind: string, t: ErrorTarget, causes: StatusCause[]) =>

@@ -149,7 +149,8 @@ class Pruner {
 
 function allowsNull(s: unknown): boolean {
   if (!isObj(s)) return true;
-  if (s.nullable === true || s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null'))) return true;
+  if (s.nullable === true || s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null')))
+    return true;
   return [s.anyOf, s.oneOf].some((alts) => Array.isArray(alts) && alts.some(allowsNull));
 }
 

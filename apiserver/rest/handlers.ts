@@ -54,7 +54,8 @@ export function decodeBody(req: FastifyRequest, protobuf?: ProtoMessage): unknow
       throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  if (contentType !== 'application/json' && !patchTypeFromContentType(contentType)) throw unsupportedMediaType(contentType);
+  if (contentType !== 'application/json' && !patchTypeFromContentType(contentType))
+    throw unsupportedMediaType(contentType);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -64,7 +65,8 @@ export function decodeBody(req: FastifyRequest, protobuf?: ProtoMessage): unknow
 
 function dryRun(q: Query, body?: { dryRun?: unknown }): boolean {
   const values = ([] as unknown[]).concat(q.dryRun ?? [], body?.dryRun ?? []);
-  for (const v of values) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${String(v)}": supported values: "All"`);
+  for (const v of values)
+    if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${String(v)}": supported values: "All"`);
   return values.length > 0;
 }
 
@@ -77,7 +79,8 @@ function send(reply: FastifyReply, code: number, json: string, rep: Representati
 }
 
 function renderObject(reg: Registry, obj: KubeObject, rep: Representation, q: Query): string {
-  if (rep.as === 'Table') return JSON.stringify(toTable(reg.def, [obj], rep.version, parseIncludeObject(one(q.includeObject))));
+  if (rep.as === 'Table')
+    return JSON.stringify(toTable(reg.def, [obj], rep.version, parseIncludeObject(one(q.includeObject))));
   if (rep.as === 'PartialObjectMetadata') return JSON.stringify(partialObjectMetadata(obj, rep.version));
   return objectJson(obj);
 }
@@ -121,13 +124,29 @@ export async function handleResource(
     case 'list': {
       const listOpts = parseListOptions(q, false);
       const list = await reg.list(namespace, listOpts);
-      const meta = { resourceVersion: list.resourceVersion, continue: list.continue, remainingItemCount: list.remainingItemCount };
+      const meta = {
+        resourceVersion: list.resourceVersion,
+        continue: list.continue,
+        remainingItemCount: list.remainingItemCount,
+      };
       if (rep.as === 'Table') {
-        return send(reply, 200, JSON.stringify(toTable(reg.def, list.items, rep.version, parseIncludeObject(one(q.includeObject)), meta)), rep);
+        return send(
+          reply,
+          200,
+          JSON.stringify(
+            toTable(reg.def, list.items, rep.version, parseIncludeObject(one(q.includeObject)), meta),
+          ),
+          rep,
+        );
       }
       if (rep.as === 'PartialObjectMetadata') {
         const items = list.items.map((o) => partialObjectMetadata(o, rep.version) as KubeObject);
-        return send(reply, 200, listJson(`meta.k8s.io/${rep.version}`, 'PartialObjectMetadataList', meta, items), rep);
+        return send(
+          reply,
+          200,
+          listJson(`meta.k8s.io/${rep.version}`, 'PartialObjectMetadataList', meta, items),
+          rep,
+        );
       }
       return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, meta, list.items), rep);
     }
@@ -161,7 +180,14 @@ export async function handleResource(
       return send(reply, 201, renderObject(reg, out.object, rep, q), rep, out.warnings);
     }
     case 'update': {
-      const out = await reg.update(namespace, name!, decodeBody(req, reg.def.protobuf), ctx(), fieldValidation(), subresource);
+      const out = await reg.update(
+        namespace,
+        name!,
+        decodeBody(req, reg.def.protobuf),
+        ctx(),
+        fieldValidation(),
+        subresource,
+      );
       return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
     }
     case 'patch': {
@@ -175,14 +201,28 @@ export async function handleResource(
     }
     case 'delete':
     case 'deletecollection': {
-      const body = (decodeBody(req, reg.def.protobuf && deleteOptionsProto) ?? {}) as { dryRun?: unknown; preconditions?: { uid?: string; resourceVersion?: string } };
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body of a delete request must be DeleteOptions');
+      const body = (decodeBody(req, reg.def.protobuf && deleteOptionsProto) ?? {}) as {
+        dryRun?: unknown;
+        preconditions?: { uid?: string; resourceVersion?: string };
+      };
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw badRequest('the body of a delete request must be DeleteOptions');
       const c = ctx(body);
       if (info.verb === 'delete') {
-        const obj = await reg.delete(namespace, name!, { preconditions: body.preconditions, dryRun: c.dryRun }, c);
+        const obj = await reg.delete(
+          namespace,
+          name!,
+          { preconditions: body.preconditions, dryRun: c.dryRun },
+          c,
+        );
         return send(reply, 200, renderObject(reg, obj, rep, q), rep);
       }
-      const deleted = await reg.deleteCollection(namespace, parseListOptions(q, false), { dryRun: c.dryRun }, c);
+      const deleted = await reg.deleteCollection(
+        namespace,
+        parseListOptions(q, false),
+        { dryRun: c.dryRun },
+        c,
+      );
       return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, {}, deleted), rep);
     }
   }

@@ -15,7 +15,8 @@ export interface ListOptions {
   sendInitialEvents?: boolean;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0]) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Array.isArray(v) ? String(v[0]) : undefined;
 
 export function parseListOptions(q: Record<string, unknown>, isWatch: boolean): ListOptions {
   const causes = [];
@@ -36,30 +37,51 @@ export function parseListOptions(q: Record<string, unknown>, isWatch: boolean): 
     const raw = str(q[name]);
     if (raw === undefined || raw === '') continue;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) causes.push(field.invalid(name, raw, 'must be a non-negative integer'));
+    if (!Number.isInteger(n) || n < 0)
+      causes.push(field.invalid(name, raw, 'must be a non-negative integer'));
     else if (n > 0) opts[name] = n;
   }
   const sie = str(q.sendInitialEvents);
-  if (sie !== undefined) causes.push(field.forbidden('sendInitialEvents', 'sendInitialEvents is not supported by this server'));
+  if (sie !== undefined)
+    causes.push(field.forbidden('sendInitialEvents', 'sendInitialEvents is not supported by this server'));
   if (opts.resourceVersion !== undefined && !/^\d+$/.test(opts.resourceVersion)) {
     causes.push(field.invalid('resourceVersion', opts.resourceVersion, 'must be a non-negative integer'));
   }
   if (opts.resourceVersionMatch) {
-    if (isWatch) causes.push(field.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch'));
+    if (isWatch)
+      causes.push(field.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch'));
     if (opts.resourceVersion === undefined) {
-      causes.push(field.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
+      causes.push(
+        field.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden unless resourceVersion is provided',
+        ),
+      );
     }
     if (opts.continue !== undefined) {
-      causes.push(field.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+      causes.push(
+        field.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden when continue is provided',
+        ),
+      );
     }
     if (opts.resourceVersionMatch === 'Exact' && opts.resourceVersion === '0') {
-      causes.push(field.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
+      causes.push(
+        field.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+        ),
+      );
     }
   }
   if (opts.continue !== undefined && opts.resourceVersion !== undefined && opts.resourceVersion !== '0') {
-    causes.push(field.forbidden('resourceVersion', 'specifying resource version is not allowed when using continue'));
+    causes.push(
+      field.forbidden('resourceVersion', 'specifying resource version is not allowed when using continue'),
+    );
   }
-  if (causes.length > 0) throw invalid('ListOptions', { group: 'meta.k8s.io', resource: 'ListOptions' }, causes);
+  if (causes.length > 0)
+    throw invalid('ListOptions', { group: 'meta.k8s.io', resource: 'ListOptions' }, causes);
   return opts;
 }
 
@@ -78,7 +100,8 @@ export function encodeContinue(revision: number, lastKey: string): string {
 export function decodeContinue(token: string): { revision: number; startAfter: string } | undefined {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || !Number.isInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string') return undefined;
+    if (t.v !== 'meta.k8s.io/v1' || !Number.isInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string')
+      return undefined;
     return { revision: t.rv, startAfter: t.start };
   } catch {
     return undefined;

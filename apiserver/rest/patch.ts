@@ -60,7 +60,6 @@ function cloneJson(v: unknown): unknown {
   return out;
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // JSON patch (RFC 6902) with JSON pointers (RFC 6901).
 

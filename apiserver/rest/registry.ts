@@ -3,7 +3,13 @@ import type { ValidateFunction, ErrorObject } from 'ajv';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { jsonEqual } from '../../pkg/json';
 import type { ResourceDefinition } from '../../api-types/resource';
-import { DELETE, StorageError, type ResourceStore, type UpdateResult, type WatchCache } from '../../pkg/storage';
+import {
+  DELETE,
+  StorageError,
+  type ResourceStore,
+  type UpdateResult,
+  type WatchCache,
+} from '../../pkg/storage';
 import { AdmissionChain, type AdmissionAttributes } from '../admission/types';
 import type { RequestContext, Strategy } from '../registry/strategy';
 import {
@@ -21,7 +27,13 @@ import {
 import { checkUnknownFields, pruneUnknownFields, type FieldValidation } from './fieldvalidation';
 import { decodeContinue, encodeContinue, type ListOptions } from './list-options';
 import { applyPatch, type PatchType } from './patch';
-import { exactMatch, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from './selectors';
+import {
+  exactMatch,
+  parseFieldSelector,
+  parseLabelSelector,
+  type FieldSelector,
+  type LabelSelector,
+} from './selectors';
 
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -55,7 +67,8 @@ export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function generateName(prefix: string): string {
   let s = prefix.slice(0, 58);
-  for (let i = 0; i < 5; i++) s += generateNameAlphabet[Math.floor(Math.random() * generateNameAlphabet.length)];
+  for (let i = 0; i < 5; i++)
+    s += generateNameAlphabet[Math.floor(Math.random() * generateNameAlphabet.length)];
   return s;
 }
 
@@ -98,12 +111,19 @@ export function schemaCauses(errors: ErrorObject[] | null | undefined, obj: unkn
     const value = e.instancePath
       .split('/')
       .slice(1)
-      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+      .reduce<unknown>(
+        (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+        obj,
+      );
     if (e.keyword === 'required') {
       path = path ? `${path}.${e.params.missingProperty}` : String(e.params.missingProperty);
       cause = field.required(path);
     } else if (e.keyword === 'type') {
-      cause = field.invalid(path, typeName(value), `${path} in body must be of type ${e.params.type}: "${typeName(value)}"`);
+      cause = field.invalid(
+        path,
+        typeName(value),
+        `${path} in body must be of type ${e.params.type}: "${typeName(value)}"`,
+      );
     } else if (e.keyword === 'enum' || e.keyword === 'const') {
       const allowed = (e.params.allowedValues ?? [e.params.allowedValue]) as unknown[];
       cause = field.notSupported(path, value, allowed.map(String));
@@ -134,7 +154,10 @@ export class Registry {
     readonly store: ResourceStore,
     private readonly validateSchema: ValidateFunction,
     readonly cache?: WatchCache,
-    private readonly admission: AdmissionChain = new AdmissionChain([], { get: async () => undefined, list: async () => [] }),
+    private readonly admission: AdmissionChain = new AdmissionChain([], {
+      get: async () => undefined,
+      list: async () => [],
+    }),
   ) {
     this.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
     this.hasStatus = def.subresources.includes('status');
@@ -176,11 +199,15 @@ export class Registry {
 
   selection(opts: Pick<ListOptions, 'labelSelector' | 'fieldSelector'>, name?: string): Selection {
     const label = parseLabelSelector(opts.labelSelector);
-    const fieldSel = parseFieldSelector(name ? [opts.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') : opts.fieldSelector);
+    const fieldSel = parseFieldSelector(
+      name ? [opts.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') : opts.fieldSelector,
+    );
     const allowed = ['metadata.name', 'metadata.namespace', ...Object.keys(this.def.selectableFields)];
     for (const r of fieldSel.requirements) {
       if (!allowed.includes(r.field)) {
-        throw badRequest(`"${r.field}" is not a known field selector: only ${allowed.map((a) => `"${a}"`).join(', ')}`);
+        throw badRequest(
+          `"${r.field}" is not a known field selector: only ${allowed.map((a) => `"${a}"`).join(', ')}`,
+        );
       }
     }
     const fields = this.def.selectableFields;
@@ -188,7 +215,11 @@ export class Registry {
       (label.empty || label.matches(obj.metadata.labels)) &&
       (fieldSel.empty ||
         fieldSel.matches((f) =>
-          f === 'metadata.name' ? obj.metadata.name : f === 'metadata.namespace' ? obj.metadata.namespace : fields[f]?.(obj),
+          f === 'metadata.name'
+            ? obj.metadata.name
+            : f === 'metadata.namespace'
+              ? obj.metadata.namespace
+              : fields[f]?.(obj),
         ));
     return { label, field: fieldSel, matches };
   }
@@ -217,7 +248,9 @@ export class Registry {
       this.cache !== undefined &&
       opts.continue === undefined &&
       rv !== undefined &&
-      (rv === '0' || opts.resourceVersionMatch === 'NotOlderThan' || (opts.resourceVersionMatch === undefined && opts.limit === undefined));
+      (rv === '0' ||
+        opts.resourceVersionMatch === 'NotOlderThan' ||
+        (opts.resourceVersionMatch === undefined && opts.limit === undefined));
     if (fromCache) {
       const cache = this.cache!;
       await this.run(() => cache.waitForRevision(Number(rv)));
@@ -238,7 +271,12 @@ export class Registry {
     for (;;) {
       const want = opts.limit === undefined ? undefined : opts.limit - items.length;
       const page = await this.run(() =>
-        this.store.list({ namespace, revision, limit: want === undefined ? undefined : filtered ? Math.max(want, 100) : want, startAfter }),
+        this.store.list({
+          namespace,
+          revision,
+          limit: want === undefined ? undefined : filtered ? Math.max(want, 100) : want,
+          startAfter,
+        }),
       ).catch((e) => {
         if (e instanceof StatusError && e.reason === 'Expired' && opts.continue !== undefined) {
           throw expired(
@@ -260,7 +298,13 @@ export class Registry {
       }
       const more = page.remaining > 0 || consumed < page.items.length;
       if (!more) return { items, resourceVersion: String(revision) };
-      const last = consumed === page.items.length ? page.lastKey! : this.store.relativeKey(page.items[consumed - 1].metadata.namespace, page.items[consumed - 1].metadata.name!);
+      const last =
+        consumed === page.items.length
+          ? page.lastKey!
+          : this.store.relativeKey(
+              page.items[consumed - 1].metadata.namespace,
+              page.items[consumed - 1].metadata.name!,
+            );
       if (opts.limit !== undefined && items.length >= opts.limit) {
         return {
           items,
@@ -287,7 +331,8 @@ export class Registry {
     if (!this.validateSchema(obj)) causes.push(...schemaCauses(this.validateSchema.errors, obj));
     causes.push(...validateName(obj.metadata.name ?? ''));
     for (const [key, value] of Object.entries(obj.metadata.labels ?? {})) {
-      if (typeof value === 'string' && value.length > 63) causes.push(field.tooLong(`metadata.labels[${key}]`, 63));
+      if (typeof value === 'string' && value.length > 63)
+        causes.push(field.tooLong(`metadata.labels[${key}]`, 63));
     }
     causes.push(...extra);
     if (causes.length > 0) throw invalid(this.def.kind, this.target(obj.metadata.name), causes);
@@ -304,20 +349,28 @@ export class Registry {
     }
     const obj = body as KubeObject;
     if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion) {
-      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${this.apiVersion})`);
+      throw badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${this.apiVersion})`,
+      );
     }
     if (obj.kind !== undefined && obj.kind !== this.def.kind) {
-      throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${this.def.kind})`);
+      throw badRequest(
+        `the kind in the data (${String(obj.kind)}) does not match the expected kind (${this.def.kind})`,
+      );
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
-      throw invalid(this.def.kind, this.target(), [field.invalid('metadata', typeName(obj.metadata), 'must be an object')]);
+      throw invalid(this.def.kind, this.target(), [
+        field.invalid('metadata', typeName(obj.metadata), 'must be an object'),
+      ]);
     }
     obj.apiVersion = this.apiVersion;
     obj.kind = this.def.kind;
     if (this.def.namespaced) {
       if (obj.metadata.namespace && namespace && obj.metadata.namespace !== namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       obj.metadata.namespace = namespace ?? obj.metadata.namespace;
     } else {
@@ -327,7 +380,8 @@ export class Registry {
     // empty maps and lists are omitted, as Go's omitempty does in kube-apiserver's answers
     for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields'] as const) {
       const v = obj.metadata[key];
-      if (v !== undefined && (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0)) delete obj.metadata[key];
+      if (v !== undefined && (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0))
+        delete obj.metadata[key];
     }
     return { obj, warnings };
   }
@@ -342,7 +396,9 @@ export class Registry {
     const meta = obj.metadata;
     if (!meta.name) {
       if (!meta.generateName) {
-        throw invalid(this.def.kind, this.target(), [field.required('metadata.name', 'name or generateName is required')]);
+        throw invalid(this.def.kind, this.target(), [
+          field.required('metadata.name', 'name or generateName is required'),
+        ]);
       }
       meta.name = generateName(meta.generateName);
     }
@@ -382,14 +438,22 @@ export class Registry {
   ): Promise<UpdateResult> {
     const name = current.metadata.name;
     if (obj.metadata.name !== name) {
-      throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) {
-      throw conflict(this.target(name), 'the object has been modified; please apply your changes to the latest version and try again');
+      throw conflict(
+        this.target(name),
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     }
     if (obj.metadata.uid && obj.metadata.uid !== current.metadata.uid) {
-      throw conflict(this.target(name), `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
+      throw conflict(
+        this.target(name),
+        `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
     }
     let next: KubeObject;
     const causes: StatusCause[] = [];
@@ -399,7 +463,8 @@ export class Registry {
       if (obj.status === undefined) delete next.status;
       causes.push(...this.strategy.validateStatusUpdate(next, current, ctx));
     } else if (subresource !== undefined) {
-      next = this.strategy.prepareSubresourceUpdate?.(subresource, obj, structuredClone(current), ctx) ?? current;
+      next =
+        this.strategy.prepareSubresourceUpdate?.(subresource, obj, structuredClone(current), ctx) ?? current;
       causes.push(...(this.strategy.validateSubresourceUpdate?.(subresource, next, current, ctx) ?? []));
     } else {
       next = obj;
@@ -423,7 +488,12 @@ export class Registry {
       if (current.metadata.deletionTimestamp) {
         const old = new Set(current.metadata.finalizers ?? []);
         if ((meta.finalizers ?? []).some((f) => !old.has(f))) {
-          causes.push(field.forbidden('metadata.finalizers', 'no new finalizers can be added if the object is being deleted'));
+          causes.push(
+            field.forbidden(
+              'metadata.finalizers',
+              'no new finalizers can be added if the object is being deleted',
+            ),
+          );
         }
       }
     }
@@ -431,7 +501,12 @@ export class Registry {
     await this.admission.admit(attrs);
     this.validateObject(next, causes);
     await this.admission.validate(attrs);
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(next)) return DELETE;
+    if (
+      next.metadata.deletionTimestamp &&
+      (next.metadata.finalizers ?? []).length === 0 &&
+      !this.strategy.deletionBlocked?.(next)
+    )
+      return DELETE;
     // writing an unchanged object would only bump resourceVersion and wake every watcher
     if (jsonEqual(next, current)) return undefined;
     return next;
@@ -511,13 +586,21 @@ export class Registry {
    * Deletes in two phases when finalizers remain: the first delete only sets deletionTimestamp
    * (and bumps generation so controllers notice); the object goes when its last finalizer does.
    */
-  async delete(namespace: string | undefined, name: string, opts: DeleteOptions, ctx: RequestContext): Promise<KubeObject> {
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions,
+    ctx: RequestContext,
+  ): Promise<KubeObject> {
     const c = { ...ctx, dryRun: opts.dryRun };
     return this.guaranteedUpdate(namespace, name, c, async (current) => {
       await this.admission.validate(this.attributes('DELETE', c, name, undefined, current));
       const pre = opts.preconditions ?? {};
       if (pre.uid && pre.uid !== current.metadata.uid) {
-        throw conflict(this.target(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+        throw conflict(
+          this.target(name),
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+        );
       }
       if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
         throw conflict(
@@ -525,7 +608,8 @@ export class Registry {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
         );
       }
-      if ((current.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(current)) return DELETE;
+      if ((current.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(current))
+        return DELETE;
       if (current.metadata.deletionTimestamp) return undefined;
       current.metadata.deletionTimestamp = now();
       current.metadata.deletionGracePeriodSeconds = 0;
@@ -545,7 +629,9 @@ export class Registry {
     const deleted: KubeObject[] = [];
     for (const item of items) {
       try {
-        deleted.push(await this.delete(item.metadata.namespace, item.metadata.name!, { dryRun: opts.dryRun }, ctx));
+        deleted.push(
+          await this.delete(item.metadata.namespace, item.metadata.name!, { dryRun: opts.dryRun }, ctx),
+        );
       } catch (e) {
         // an object someone else deleted meanwhile is as good as deleted by us
         if (!(e instanceof StatusError && e.code === 404)) throw e;

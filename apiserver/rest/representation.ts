@@ -83,9 +83,10 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 export function parseIncludeObject(v: string | undefined): IncludeObject {
   if (v === undefined || v === '') return 'Metadata';
   if (v === 'None' || v === 'Metadata' || v === 'Object') return v;
-  throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
+  throw badRequest(
+    `includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`,
+  );
 }
-
 
 const ageColumn: PrinterColumn = {
   name: 'Age',
@@ -105,17 +106,38 @@ export function toTable(
 ): object {
   const now = Date.now();
   // like kube's printers: -o wide columns (priority 1) come after AGE
-  const columns = [...def.printerColumns.filter((c) => c.priority === 0), ageColumn, ...def.printerColumns.filter((c) => c.priority !== 0)];
+  const columns = [
+    ...def.printerColumns.filter((c) => c.priority === 0),
+    ageColumn,
+    ...def.printerColumns.filter((c) => c.priority !== 0),
+  ];
   return {
     kind: 'Table',
     apiVersion: `meta.k8s.io/${version}`,
     metadata: listMeta,
     columnDefinitions: [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-      ...columns.map((c) => ({ name: c.name, type: c.type === 'date' ? 'string' : c.type, format: c.format ?? (c.type === 'date' ? 'date' : ''), description: c.description, priority: c.priority })),
+      {
+        name: 'Name',
+        type: 'string',
+        format: 'name',
+        description: 'Name must be unique within a namespace.',
+        priority: 0,
+      },
+      ...columns.map((c) => ({
+        name: c.name,
+        type: c.type === 'date' ? 'string' : c.type,
+        format: c.format ?? (c.type === 'date' ? 'date' : ''),
+        description: c.description,
+        priority: c.priority,
+      })),
     ],
     rows: objects.map((obj) => ({
-      cells: [obj.metadata.name, ...columns.map((c) => (c === ageColumn ? since(obj.metadata.creationTimestamp, now) : (c.cell(obj) ?? '')))],
+      cells: [
+        obj.metadata.name,
+        ...columns.map((c) =>
+          c === ageColumn ? since(obj.metadata.creationTimestamp, now) : (c.cell(obj) ?? ''),
+        ),
+      ],
       object:
         includeObject === 'None'
           ? undefined

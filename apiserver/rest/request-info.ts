@@ -20,8 +20,15 @@ const namespaceSubresources = new Set(['status', 'finalize']);
  * Parses `/apis/<g>/<v>/...` and `/api/v1/...` resource paths; undefined when the path is not a
  * resource path (discovery is served elsewhere).
  */
-export function parseRequestInfo(method: string, path: string, query: Record<string, unknown>): RequestInfo | undefined {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+export function parseRequestInfo(
+  method: string,
+  path: string,
+  query: Record<string, unknown>,
+): RequestInfo | undefined {
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let group: string;
   let rest: string[];
   if (parts[0] === 'apis' && parts.length >= 4) {

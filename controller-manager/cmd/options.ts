@@ -22,7 +22,11 @@ export const flagSpecs: Record<string, FlagSpec> = {
     description:
       'Kubeconfig of the API server holding the servicecatalog and core kinds; the in-cluster service account when empty.',
   },
-  ...servingFlags({ port: 8444, certDir: 'controller-manager.local.config/certificates', serves: '/healthz, /readyz and /metrics' }),
+  ...servingFlags({
+    port: 8444,
+    certDir: 'controller-manager.local.config/certificates',
+    serves: '/healthz, /readyz and /metrics',
+  }),
   'resync-interval': {
     type: 'duration',
     default: '5m',

@@ -29,11 +29,13 @@ function convert(name: string, spec: FlagSpec, raw: string): FlagValues[string] 
       return raw;
     case 'number': {
       const n = Number(raw);
-      if (raw === '' || Number.isNaN(n)) throw new FlagError(`invalid value "${raw}" for flag --${name}: not a number`);
+      if (raw === '' || Number.isNaN(n))
+        throw new FlagError(`invalid value "${raw}" for flag --${name}: not a number`);
       return n;
     }
     case 'boolean':
-      if (raw !== 'true' && raw !== 'false') throw new FlagError(`invalid value "${raw}" for flag --${name}: want true or false`);
+      if (raw !== 'true' && raw !== 'false')
+        throw new FlagError(`invalid value "${raw}" for flag --${name}: want true or false`);
       return raw === 'true';
     case 'duration':
       try {
@@ -54,7 +56,11 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): Fla
   const out: FlagValues = {};
   for (const [name, spec] of Object.entries(specs)) {
     out[name] =
-      spec.default === undefined ? undefined : typeof spec.default === 'string' && spec.type !== 'string' ? convert(name, spec, spec.default) : spec.default;
+      spec.default === undefined
+        ? undefined
+        : typeof spec.default === 'string' && spec.type !== 'string'
+          ? convert(name, spec, spec.default)
+          : spec.default;
   }
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -70,7 +76,8 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): Fla
     if (!spec) throw new FlagError(`unknown flag: --${name}`);
     let raw: string;
     if (eq > 0) raw = arg.slice(eq + 1);
-    else if (spec.type === 'boolean' && (argv[i + 1] === undefined || !/^(true|false)$/.test(argv[i + 1]))) raw = 'true';
+    else if (spec.type === 'boolean' && (argv[i + 1] === undefined || !/^(true|false)$/.test(argv[i + 1])))
+      raw = 'true';
     else if (i + 1 < argv.length) raw = argv[++i];
     else throw new FlagError(`flag needs an argument: --${name}`);
     out[name] = convert(name, spec, raw);
@@ -81,7 +88,8 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): Fla
 export function usage(command: string, summary: string, specs: Record<string, FlagSpec>): string {
   const lines = [`${summary}`, '', `Usage: ${command} [flags]`, '', 'Flags:'];
   for (const [name, spec] of Object.entries(specs)) {
-    const def = spec.default === undefined || spec.default === '' ? '' : ` (default ${JSON.stringify(spec.default)})`;
+    const def =
+      spec.default === undefined || spec.default === '' ? '' : ` (default ${JSON.stringify(spec.default)})`;
     lines.push(`  --${name} ${spec.type === 'boolean' ? '' : spec.type}`.trimEnd());
     lines.push(`        ${spec.description}${def}`);
   }

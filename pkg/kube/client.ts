@@ -34,8 +34,10 @@ export class KubeError extends Error {
 }
 
 export const isNotFound = (e: unknown) => e instanceof KubeError && e.status === 404;
-export const isConflict = (e: unknown) => e instanceof KubeError && e.status === 409 && e.reason === 'Conflict';
-export const isAlreadyExists = (e: unknown) => e instanceof KubeError && e.status === 409 && e.reason === 'AlreadyExists';
+export const isConflict = (e: unknown) =>
+  e instanceof KubeError && e.status === 409 && e.reason === 'Conflict';
+export const isAlreadyExists = (e: unknown) =>
+  e instanceof KubeError && e.status === 409 && e.reason === 'AlreadyExists';
 
 function toKubeError(e: unknown): unknown {
   if (!(e instanceof ApiException)) return e;
@@ -68,7 +70,8 @@ class ObjectApi extends KubernetesObjectApi {
   }
 }
 
-export type CachedInformer<T extends KubeObject> = Informer<T & KubernetesObject> & ObjectCache<T & KubernetesObject>;
+export type CachedInformer<T extends KubeObject> = Informer<T & KubernetesObject> &
+  ObjectCache<T & KubernetesObject>;
 
 /**
  * The controllers' only way to the Kubernetes API (ours and, in a cluster, kube-apiserver's):
@@ -83,7 +86,8 @@ export class KubeClient {
     const config = kc as unknown as { createAgent: (cluster: unknown, opts: object) => unknown };
     const createAgent = config.createAgent.bind(kc);
     let agent: unknown;
-    config.createAgent = (cluster, opts) => (agent ??= createAgent(cluster, { ...opts, keepAlive: true, maxSockets: 64 }));
+    config.createAgent = (cluster, opts) =>
+      (agent ??= createAgent(cluster, { ...opts, keepAlive: true, maxSockets: 64 }));
     this.objects = kc.makeApiClient(ObjectApi);
   }
 
@@ -96,10 +100,18 @@ export class KubeClient {
   }
 
   private header(t: ResourceType, namespace: string | undefined, name: string): KubernetesObject {
-    return { apiVersion: apiVersionOf(t), kind: t.kind, metadata: { name, ...(t.namespaced ? { namespace } : {}) } };
+    return {
+      apiVersion: apiVersionOf(t),
+      kind: t.kind,
+      metadata: { name, ...(t.namespaced ? { namespace } : {}) },
+    };
   }
 
-  async get<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T extends KubeObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return (await call(() => this.objects.read(this.header(t, namespace, name) as never))) as unknown as T;
     } catch (e) {
@@ -114,7 +126,16 @@ export class KubeClient {
     opts: { labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const list = await call(() =>
-      this.objects.list(apiVersionOf(t), t.kind, namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector),
+      this.objects.list(
+        apiVersionOf(t),
+        t.kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        opts.fieldSelector,
+        opts.labelSelector,
+      ),
     );
     return { items: list.items as unknown as T[], resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
@@ -137,16 +158,30 @@ export class KubeClient {
   /** PUT of a subresource (status, or serviceinstances/reference). */
   async updateSubresource<T extends KubeObject>(t: ResourceType, obj: T, subresource: string): Promise<T> {
     const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
-    return (await call(() => this.objects.replaceSubresource(body as KubernetesObject, subresource))) as unknown as T;
+    return (await call(() =>
+      this.objects.replaceSubresource(body as KubernetesObject, subresource),
+    )) as unknown as T;
   }
 
   /** A JSON merge patch of the main resource. */
-  async patch<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: object): Promise<T> {
+  async patch<T extends KubeObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: object,
+  ): Promise<T> {
     const header = this.header(t, namespace, name);
     const metadata = { ...(patch as { metadata?: object }).metadata, ...header.metadata };
     const body = { ...patch, ...header, metadata };
     return (await call(() =>
-      this.objects.patch(body as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch),
+      this.objects.patch(
+        body as KubernetesObject,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      ),
     )) as unknown as T;
   }
 

@@ -181,7 +181,11 @@ export class WatchCache {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
         reject(
-          new StorageError('TooLargeResourceVersion', `Too large resource version: ${revision}, current: ${this.revision}`, this.revision),
+          new StorageError(
+            'TooLargeResourceVersion',
+            `Too large resource version: ${revision}, current: ${this.revision}`,
+            this.revision,
+          ),
         );
       }, timeoutMs);
       this.waiters.add(waiter);
@@ -197,7 +201,8 @@ export class WatchCache {
     let keys: string[];
     if (index && this.indexes.has(index.field)) {
       keys = [...(this.indexes.get(index.field)!.get(index.value) ?? [])].sort(byKey);
-      if (namespace !== undefined && this.store.namespaced) keys = keys.filter((k) => k.startsWith(`${namespace}/`));
+      if (namespace !== undefined && this.store.namespaced)
+        keys = keys.filter((k) => k.startsWith(`${namespace}/`));
     } else if (namespace !== undefined && this.store.namespaced) {
       const from = lowerBound(this.keys, `${namespace}/`);
       const to = lowerBound(this.keys, `${namespace}0`); // '0' sorts right after '/'
