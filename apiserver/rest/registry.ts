@@ -244,21 +244,21 @@ export class Registry {
   async list(namespace: string | undefined, opts: ListOptions): Promise<ListResult> {
     const sel = this.selection(opts);
     const rv = opts.resourceVersion;
-    const fromCache =
-      this.cache !== undefined &&
+    const notOlderThan =
       opts.continue === undefined &&
       rv !== undefined &&
       (rv === '0' ||
         opts.resourceVersionMatch === 'NotOlderThan' ||
         (opts.resourceVersionMatch === undefined && opts.limit === undefined));
-    if (fromCache) {
+    if (notOlderThan && this.cache) {
       const cache = this.cache!;
       await this.run(() => cache.waitForRevision(Number(rv)));
       const indexed = this.indexedRequirement(sel);
       const items = cache.list(namespace, indexed).filter(sel.matches);
       return { items, resourceVersion: String(cache.revision) };
     }
-    let revision: number | undefined = rv !== undefined && rv !== '0' ? Number(rv) : undefined;
+    // without a cache, "not older than" is served by the latest state, which always is
+    let revision: number | undefined = rv !== undefined && !notOlderThan ? Number(rv) : undefined;
     let startAfter: string | undefined;
     if (opts.continue !== undefined) {
       const token = decodeContinue(opts.continue);
