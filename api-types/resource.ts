@@ -59,6 +59,10 @@ export interface ResourceDefinition {
   protobuf?: ProtoMessage;
 }
 
+/** `group/version`, or just the version for the core group. */
+export const apiVersionOf = (t: { group: string; version: string }) =>
+  t.group ? `${t.group}/${t.version}` : t.version;
+
 export const servicecatalogGroup = 'servicecatalog.k8s.io';
 export const servicecatalogVersion = 'v1beta1';
 

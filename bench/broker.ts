@@ -1,9 +1,3 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import {
   clusterServiceBrokerResource,
   clusterServiceClassResource,
@@ -12,20 +6,17 @@ import {
   type ClusterServiceBroker,
 } from '../api-types';
 import type { KubeObject } from '../api-types/meta';
-import { startScriptedBroker, type ScriptedBroker } from '../brokers/scripted';
 import {
   startClusterServiceBrokerController,
   startServiceBrokerController,
 } from '../controller-manager/controllers/broker';
-import { keyOf, type SharedInformer } from '../controller-manager/framework/informers';
-import { ControllerManager } from '../controller-manager/manager';
-import { freePort, startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
-import { kubeconfig } from '../hack/lib/kubeconfig';
-import { KubeClient, type ResourceType } from '../pkg/kube/client';
+import { inProcessControllerManager } from '../hack/lib/controller-manager';
+import { waitFor } from '../hack/lib/etcd';
+import { keyOf, type SharedInformer } from '../pkg/kube/informers';
 import { createLogger } from '../pkg/logging';
 import { createRegistry } from '../pkg/metrics';
 import type { Catalog, ServicePlan } from '../pkg/osb';
-import { log, ms, percentile, type Row } from './lib';
+import { log, ms, percentile, startBenchStack, throughput, whenever, type Row } from './lib';
 
 /**
  * The broker controller against a real API server (a child process, standalone, so Secrets and
@@ -78,60 +69,6 @@ function catalog(p: string, offerings: number): Catalog {
   };
 }
 
-async function startApiServer(dir: string, etcd: EtcdProcess) {
-  const root = resolve(__dirname, '..', '..');
-  const port = await freePort();
-  const certDir = join(dir, 'certs');
-  const logPath = join(dir, 'apiserver.log');
-  const out = openSync(logPath, 'a');
-  const token = randomBytes(16).toString('hex');
-  const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},controller-manager,controller-manager,"system:masters"\n`);
-  const proc = spawn(
-    process.execPath,
-    [
-      join(root, 'dist', 'apiserver', 'cmd', 'main.js'),
-      `--etcd-servers=${etcd.endpoint}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      `--cert-dir=${certDir}`,
-      '--standalone',
-      `--token-auth-file=${tokenFile}`,
-    ],
-    { stdio: ['ignore', out, out], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } },
-  );
-  let exited: number | null | undefined;
-  proc.once('exit', (code) => (exited = code));
-  let client: KubeClient | undefined;
-  await waitFor(
-    'the API server',
-    async () => {
-      if (exited !== undefined)
-        throw new Error(`API server exited (${exited}): ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-      const kc = new KubeConfig();
-      kc.loadFromString(
-        kubeconfig(`https://127.0.0.1:${port}`, readFileSync(join(certDir, 'ca.crt'), 'utf8'), { token }),
-      );
-      client ??= new KubeClient(kc);
-      await client.list(clusterServiceBrokerResource);
-      return true;
-    },
-    60_000,
-  ).catch((e) => {
-    proc.kill('SIGTERM');
-    throw e;
-  });
-  return {
-    client: client!,
-    stop: () =>
-      new Promise<void>((res) => {
-        if (exited !== undefined) return res();
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
 type Broker = ClusterServiceBroker & KubeObject;
 
 const isReady = (b: Broker | undefined) => {
@@ -139,80 +76,24 @@ const isReady = (b: Broker | undefined) => {
   return c?.status === 'True' && b?.status?.reconciledGeneration === b?.metadata.generation;
 };
 
-/** Resolves when `done()` holds, checked on every change the informer sees (no polling). */
-function whenever(
-  informers: SharedInformer<KubeObject>[],
-  done: () => boolean,
-  timeoutMs: number,
-): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    let finished = false;
-    const timer = setTimeout(() => {
-      finished = true;
-      reject(new Error(`not done within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const check = () => {
-      if (finished || !done()) return;
-      finished = true;
-      clearTimeout(timer);
-      resolvePromise();
-    };
-    for (const inf of informers) inf.onChange(check);
-    check();
-  });
-}
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-    }),
-  );
-}
-
 export async function brokerBench(): Promise<Row[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'catalog-bench-broker-'));
   const rows: Row[] = [];
-  const scripted: ScriptedBroker[] = [];
-  let etcd: EtcdProcess | undefined;
-  let server: Awaited<ReturnType<typeof startApiServer>> | undefined;
-  let manager: ControllerManager | undefined;
+  const stack = await startBenchStack('broker');
+  const { client } = stack;
+  const manager = inProcessControllerManager({
+    client,
+    controllers: [startClusterServiceBrokerController, startServiceBrokerController],
+    log: createLogger('bench-controller-manager', process.env.LOG_LEVEL ?? 'warn'),
+    metrics: createRegistry(),
+    exit: (code, reason) => log(`controller-manager would exit ${code}: ${reason}`),
+  });
   try {
-    etcd = await startEtcd(join(dir, 'etcd'));
-    server = await startApiServer(dir, etcd);
-    const { client } = server;
-    manager = new ControllerManager({
-      client,
-      options: {
-        resyncIntervalMs: 5 * 60_000,
-        brokerRelistIntervalMs: 15 * 60_000,
-        concurrentSyncs: 5,
-        reconciliationRetryDurationMs: 7 * 24 * 3600_000,
-        osbApiRequestTimeoutMs: 60_000,
-        operationPollingMaximumBackoffMs: 20 * 60_000,
-        cascadingDeletion: false,
-      },
-      leaderElection: {
-        enabled: false,
-        resourceName: 'service-catalog-controller-manager',
-        resourceNamespace: 'kube-system',
-        leaseDurationMs: 15_000,
-        renewDeadlineMs: 10_000,
-        retryPeriodMs: 2000,
-      },
-      clusterIdConfigMap: { namespace: 'default', name: 'cluster-info' },
-      controllers: [startClusterServiceBrokerController, startServiceBrokerController],
-      log: createLogger('bench-controller-manager', process.env.LOG_LEVEL ?? 'warn'),
-      metrics: createRegistry(),
-      exit: (code, reason) => log(`controller-manager would exit ${code}: ${reason}`),
-    });
     await manager.start();
-    await waitFor('the controllers', async () => manager!.controllersRunning, 60_000);
-    const inf = <T extends KubeObject>(t: ResourceType) => manager!.informers.for<T>(t);
-    const brokerInf = inf<Broker>(clusterServiceBrokerResource);
-    const classInf = inf(clusterServiceClassResource);
-    const planInf = inf(clusterServicePlanResource);
+    await waitFor('the controllers', async () => manager.controllersRunning, 60_000);
+    // what the controllers see is what the bench measures
+    const brokerInf = manager.informers.for<Broker>(clusterServiceBrokerResource);
+    const classInf = manager.informers.for<KubeObject>(clusterServiceClassResource);
+    const planInf = manager.informers.for<KubeObject>(clusterServicePlanResource);
     const watched = [brokerInf, classInf, planInf] as unknown as SharedInformer<KubeObject>[];
     const ownedBy = (i: SharedInformer<KubeObject>, broker: string) =>
       i
@@ -221,8 +102,7 @@ export async function brokerBench(): Promise<Row[]> {
         .length;
 
     // 1. one broker with 24 offerings and 25 plans: create → Ready, and delete → gone
-    const big = await startScriptedBroker({ catalog: catalog('big', bigOfferings) });
-    scripted.push(big);
+    const big = await stack.startBroker(catalog('big', bigOfferings));
     const readyMs: number[] = [];
     const goneMs: number[] = [];
     for (let run = 0; run < bigRuns; run++) {
@@ -232,7 +112,7 @@ export async function brokerBench(): Promise<Row[]> {
         metadata: { name },
         spec: { url: big.url },
       });
-      await whenever(watched, () => isReady(brokerInf.get(undefined, name)), 30_000);
+      await whenever(watched, () => isReady(brokerInf.get(undefined, name)), `${name} Ready`, 30_000);
       readyMs.push(performance.now() - t0);
       const classes = ownedBy(watched[1], name);
       const plans = ownedBy(watched[2], name);
@@ -247,6 +127,7 @@ export async function brokerBench(): Promise<Row[]> {
           !brokerInf.get(undefined, name) &&
           ownedBy(watched[1], name) === 0 &&
           ownedBy(watched[2], name) === 0,
+        `${name} gone`,
         30_000,
       );
       goneMs.push(performance.now() - t0);
@@ -274,20 +155,18 @@ export async function brokerBench(): Promise<Row[]> {
     const names = Array.from({ length: manyBrokers }, (_, i) => `many-${String(i).padStart(3, '0')}`);
     const urls = new Map<string, string>();
     for (const name of names) {
-      const b = await startScriptedBroker({ catalog: catalog(name, 2) });
-      scripted.push(b);
-      urls.set(name, b.url);
+      urls.set(name, (await stack.startBroker(catalog(name, 2))).url);
     }
     const keys = new Set(names);
     const allReady = () => [...keys].every((k) => isReady(brokerInf.get(undefined, k)));
     let t0 = performance.now();
-    const ready = whenever(watched, allReady, 60_000);
-    await forEachLimit(names, createConcurrency, (name) =>
-      client.create<Broker>(clusterServiceBrokerResource, {
-        metadata: { name },
-        spec: { url: urls.get(name) },
-      }),
-    );
+    const ready = whenever(watched, allReady, 'create all', 60_000);
+    await throughput(createConcurrency, names.length, async (i) => {
+      await client.create<Broker>(clusterServiceBrokerResource, {
+        metadata: { name: names[i] },
+        spec: { url: urls.get(names[i]) },
+      });
+    });
     await ready;
     const createAll = performance.now() - t0;
     const classes = classInf
@@ -311,9 +190,9 @@ export async function brokerBench(): Promise<Row[]> {
       !classInf.list().some(ours) &&
       !planInf.list().some(ours);
     t0 = performance.now();
-    const gone = whenever(watched, allGone, 60_000);
-    await forEachLimit(names, createConcurrency, (name) =>
-      client.delete(clusterServiceBrokerResource, undefined, name),
+    const gone = whenever(watched, allGone, 'delete all', 60_000);
+    await throughput(createConcurrency, names.length, (i) =>
+      client.delete(clusterServiceBrokerResource, undefined, names[i]),
     );
     await gone;
     const deleteAll = performance.now() - t0;
@@ -325,11 +204,8 @@ export async function brokerBench(): Promise<Row[]> {
       met: deleteAll <= 5000,
     });
   } finally {
-    await manager?.shutdown();
-    await Promise.all(scripted.map((b) => b.stop()));
-    await server?.stop();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await manager.shutdown();
+    await stack.stop();
   }
   return rows;
 }

@@ -1,4 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject } from '../api-types/meta';
+import { startScriptedBroker, type ScriptedBroker } from '../brokers/scripted';
+import { startEtcd } from '../hack/lib/etcd';
+import {
+  startAPIServerProcess,
+  startControllerManagerProcess,
+  waitReady,
+  type ServingProcess,
+} from '../hack/lib/stack';
+import { KubeClient } from '../pkg/kube/client';
+import type { SharedInformer } from '../pkg/kube/informers';
+import type { Catalog } from '../pkg/osb';
+
+/** What the benches share: statistics, the results table, and the controller benches' stack. */
 
 /** Nearest-rank percentile of samples (milliseconds); p in 0..100. */
 export function percentile(samples: number[], p: number): number {
@@ -42,6 +58,10 @@ export function rssMB(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** The V8 heap in use (MB) in a process's /metrics. */
+export const heapUsedMB = (metrics: string) =>
+  Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1]) / 1e6;
+
 export const ms = (v: number) =>
   v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`;
 
@@ -71,3 +91,91 @@ export function printTable(rows: Row[]): string {
 }
 
 export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/**
+ * What the controller benches run against: etcd and a standalone API server as child processes
+ * logging into a directory of their own, the controller-manager as another when a bench wants
+ * one, and scripted brokers in this process.
+ */
+export interface BenchStack {
+  /** A client of the API server, with the admin token. */
+  client: KubeClient;
+  /** The controller-manager (without leader election; node run with `nodeFlags`), serving. */
+  startControllerManager(nodeFlags: string[]): Promise<ServingProcess>;
+  startBroker(catalog: Catalog): Promise<ScriptedBroker>;
+  /** Stops everything and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** The stack, its directory named after `name`. */
+export async function startBenchStack(name: string): Promise<BenchStack> {
+  const dir = mkdtempSync(join(tmpdir(), `catalog-bench-${name}-`));
+  const processes: Array<{ stop(): Promise<void> }> = [];
+  const brokers: ScriptedBroker[] = [];
+  const stop = async () => {
+    for (const p of processes.reverse()) await p.stop();
+    await Promise.all(brokers.map((b) => b.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const etcd = await startEtcd(join(dir, 'etcd'));
+    processes.push(etcd);
+    const apiserver = await startAPIServerProcess({
+      etcd: etcd.endpoint,
+      dir,
+      extraArgs: ['--standalone'],
+      log: join(dir, 'apiserver.log'),
+    });
+    processes.push(apiserver);
+    await waitReady(apiserver);
+    const kubeconfig = apiserver.writeKubeconfig(join(dir, 'kubeconfig'));
+    return {
+      client: KubeClient.load(kubeconfig),
+      startControllerManager: async (nodeFlags) => {
+        const cm = await startControllerManagerProcess({
+          kubeconfig,
+          dir,
+          extraArgs: ['--leader-elect=false'],
+          nodeFlags,
+          log: join(dir, 'controller-manager.log'),
+        });
+        processes.push(cm);
+        await waitReady(cm);
+        return cm;
+      },
+      startBroker: async (catalog) => {
+        const b = await startScriptedBroker({ catalog });
+        brokers.push(b);
+        return b;
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Resolves when `done()` holds, checked on every change the informers see (no polling). */
+export function whenever(
+  informers: SharedInformer<KubeObject>[],
+  done: () => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const timer = setTimeout(() => {
+      finished = true;
+      reject(new Error(`${what}: not done within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const check = () => {
+      if (finished || !done()) return;
+      finished = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    for (const inf of informers) inf.onChange(check);
+    check();
+  });
+}

@@ -1,9 +1,3 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import {
   clusterServiceBrokerResource,
@@ -15,14 +9,21 @@ import {
 } from '../api-types';
 import { namespaceResource, secretResource } from '../api-types/core';
 import type { KubeObject } from '../api-types/meta';
-import { startScriptedBroker, type ScriptedBroker } from '../brokers/scripted';
-import { InformerFactory, type SharedInformer } from '../controller-manager/framework/informers';
-import { freePort, startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
-import { kubeconfig } from '../hack/lib/kubeconfig';
-import { KubeClient } from '../pkg/kube/client';
+import { assertAlive, type ServingProcess } from '../hack/lib/stack';
+import { InformerFactory, type SharedInformer } from '../pkg/kube/informers';
 import { createLogger } from '../pkg/logging';
 import type { Catalog } from '../pkg/osb';
-import { log, ms, printTable, rssMB, type Row } from './lib';
+import {
+  heapUsedMB,
+  log,
+  ms,
+  printTable,
+  rssMB,
+  startBenchStack,
+  throughput,
+  whenever,
+  type Row,
+} from './lib';
 
 /**
  * The instance and binding controllers at scale: the API server and the controller-manager as
@@ -51,74 +52,15 @@ const catalog: Catalog = {
   ],
 };
 
-interface Child {
-  pid: number;
-  logPath: string;
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
-function child(args: string[], logPath: string, nodeFlags: string[] = []): Child {
-  const out = openSync(logPath, 'a');
-  const proc = spawn(process.execPath, [...nodeFlags, ...args], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-  });
-  let exited: number | null | undefined;
-  proc.once('exit', (code) => (exited = code));
-  return {
-    pid: proc.pid!,
-    logPath,
-    alive: () => exited === undefined,
-    stop: () =>
-      new Promise<void>((res) => {
-        if (exited !== undefined) return res();
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
-const tail = (path: string) => readFileSync(path, 'utf8').slice(-2000);
-
-/** Resolves when `done()` holds, checked on every change the informers see (no polling). */
-function whenever(informers: SharedInformer<KubeObject>[], done: () => boolean, what: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    let finished = false;
-    const timer = setTimeout(() => {
-      finished = true;
-      reject(new Error(`${what}: not done within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const check = () => {
-      if (finished || !done()) return;
-      finished = true;
-      clearTimeout(timer);
-      resolvePromise();
-    };
-    for (const inf of informers) inf.onChange(check);
-    check();
-  });
-}
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-    }),
-  );
-}
-
 const isReady = (o: { status?: { conditions?: Array<{ type?: string; status?: string }> } } | undefined) =>
   o?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
-/** The controller-manager's V8 heap in use, from its /metrics. */
-async function heapMB(port: number, certDir: string): Promise<number> {
-  const dispatcher = new Agent({ connect: { ca: readFileSync(join(certDir, 'ca.crt'), 'utf8') } });
+/** The V8 heap in use (MB) of a process serving /metrics. */
+async function heapOf(p: ServingProcess): Promise<number> {
+  const dispatcher = new Agent({ connect: { ca: p.ca() } });
   try {
-    const res = await request(`https://127.0.0.1:${port}/metrics`, { dispatcher });
-    const text = await res.body.text();
-    return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 1e6;
+    const res = await request(`${p.url}/metrics`, { dispatcher });
+    return heapUsedMB(await res.body.text());
   } finally {
     await dispatcher.close();
   }
@@ -143,83 +85,13 @@ export async function lifecycleBench(): Promise<Row[]> {
 
 async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
   const label = nodeFlags.length ? ' [small V8 heap]' : '';
-  const root = resolve(__dirname, '..', '..');
-  const dir = mkdtempSync(join(tmpdir(), 'catalog-bench-lifecycle-'));
   const rows: Row[] = [];
-  let etcd: EtcdProcess | undefined;
-  let apiserver: Child | undefined;
-  let cm: Child | undefined;
-  let broker: ScriptedBroker | undefined;
+  const stack = await startBenchStack('lifecycle');
   let informers: InformerFactory | undefined;
   try {
-    etcd = await startEtcd(join(dir, 'etcd'));
-    const port = await freePort();
-    const certDir = join(dir, 'certs');
-    const token = randomBytes(16).toString('hex');
-    const tokenFile = join(dir, 'tokens.csv');
-    writeFileSync(tokenFile, `${token},admin,admin,"system:masters"\n`);
-    apiserver = child(
-      [
-        join(root, 'dist', 'apiserver', 'cmd', 'main.js'),
-        `--etcd-servers=${etcd.endpoint}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${port}`,
-        `--cert-dir=${certDir}`,
-        '--standalone',
-        `--token-auth-file=${tokenFile}`,
-      ],
-      join(dir, 'apiserver.log'),
-    );
-    const kubeconfigPath = join(dir, 'kubeconfig');
-    let client: KubeClient | undefined;
-    await waitFor(
-      'the API server',
-      async () => {
-        if (!apiserver!.alive()) throw new Error(`API server exited: ${tail(apiserver!.logPath)}`);
-        const text = kubeconfig(`https://127.0.0.1:${port}`, readFileSync(join(certDir, 'ca.crt'), 'utf8'), {
-          token,
-        });
-        writeFileSync(kubeconfigPath, text);
-        const kc = new KubeConfig();
-        kc.loadFromString(text);
-        client ??= new KubeClient(kc);
-        await client.list(clusterServiceBrokerResource);
-        return true;
-      },
-      60_000,
-    );
-    const api = client!;
-
-    broker = await startScriptedBroker({ catalog });
-    const cmPort = await freePort();
-    const cmCertDir = join(dir, 'cm-certs');
-    cm = child(
-      [
-        join(root, 'dist', 'controller-manager', 'cmd', 'main.js'),
-        `--kubeconfig=${kubeconfigPath}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${cmPort}`,
-        `--cert-dir=${cmCertDir}`,
-        '--leader-elect=false',
-      ],
-      join(dir, 'controller-manager.log'),
-      nodeFlags,
-    );
-    await waitFor(
-      'the controller-manager',
-      async () => {
-        if (!cm!.alive()) throw new Error(`controller-manager exited: ${tail(cm!.logPath)}`);
-        const dispatcher = new Agent({ connect: { ca: readFileSync(join(cmCertDir, 'ca.crt'), 'utf8') } });
-        try {
-          const res = await request(`https://127.0.0.1:${cmPort}/readyz`, { dispatcher });
-          await res.body.dump();
-          return res.statusCode === 200;
-        } finally {
-          await dispatcher.close();
-        }
-      },
-      60_000,
-    );
+    const { client: api } = stack;
+    const broker = await stack.startBroker(catalog);
+    const cm = await stack.startControllerManager(nodeFlags);
     const idle = rssMB(cm.pid);
     await api.create(namespaceResource, { metadata: { name: namespace } });
     await api.create(clusterServiceBrokerResource, {
@@ -235,7 +107,7 @@ async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
     const plans = informers.for<KubeObject>(clusterServicePlanResource);
     await informers.start(5 * 60_000);
     const watched = [instances, bindings, secrets, plans] as unknown as SharedInformer<KubeObject>[];
-    await whenever(watched, () => plans.list().length === 1, 'the catalog');
+    await whenever(watched, () => plans.list().length === 1, 'the catalog', timeoutMs);
 
     const names = Array.from({ length: count }, (_, i) => `lc-${String(i).padStart(4, '0')}`);
     const mine = (o: KubeObject) => o.metadata.namespace === namespace;
@@ -245,8 +117,9 @@ async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
       secrets.list(namespace).length >= count;
 
     let t0 = performance.now();
-    const up = whenever(watched, allUp, 'create');
-    await forEachLimit(names, concurrency, async (name) => {
+    const up = whenever(watched, allUp, 'create', timeoutMs);
+    await throughput(concurrency, count, async (i) => {
+      const name = names[i];
       await api.create(serviceInstanceResource, {
         metadata: { name, namespace },
         spec: { clusterServiceClassExternalName: 'lifecycle-svc', clusterServicePlanExternalName: 'instant' },
@@ -272,7 +145,7 @@ async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
     });
 
     const mem = rssMB(cm.pid);
-    const heap = await heapMB(cmPort, cmCertDir);
+    const heap = await heapOf(cm);
     rows.push({
       scenario: `controller-manager memory with ${count} instances + ${count} bindings${label}`,
       figure: `${mem.rss.toFixed(0)} MB RSS (peak ${mem.peak.toFixed(0)} MB, V8 heap used ${heap.toFixed(0)} MB; ${idle.rss.toFixed(0)} MB idle)`,
@@ -283,11 +156,11 @@ async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
     const allGone = () =>
       !instances.list().some(mine) && !bindings.list().some(mine) && !secrets.list().some(mine);
     t0 = performance.now();
-    const gone = whenever(watched, allGone, 'delete');
+    const gone = whenever(watched, allGone, 'delete', timeoutMs);
     // bindings first: an instance is deprovisioned only once its bindings are gone
-    await forEachLimit(names, concurrency, async (name) => {
-      await api.delete(serviceBindingResource, namespace, name);
-      await api.delete(serviceInstanceResource, namespace, name);
+    await throughput(concurrency, count, async (i) => {
+      await api.delete(serviceBindingResource, namespace, names[i]);
+      await api.delete(serviceInstanceResource, namespace, names[i]);
     });
     await gone;
     const goneMs = performance.now() - t0;
@@ -306,14 +179,10 @@ async function lifecycle(nodeFlags: string[]): Promise<Row[]> {
     const violations = broker.violations();
     if (violations.length)
       throw new Error(`the broker saw ${violations.length} bad requests: ${violations[0].message}`);
-    if (!cm.alive()) throw new Error(`the controller-manager exited: ${tail(cm.logPath)}`);
+    assertAlive(cm);
   } finally {
     await informers?.stop();
-    await cm?.stop();
-    await broker?.stop();
-    await apiserver?.stop();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   }
   return rows;
 }

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { freePort, startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
+import { join } from 'node:path';
+import { startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
+import { adminToken } from '../hack/lib/kubeconfig';
+import { assertAlive, startAPIServerProcess, waitReady, type APIServerProcess } from '../hack/lib/stack';
 import {
   Api,
   base,
@@ -19,7 +19,7 @@ import {
 import { authOverhead } from './auth';
 import { brokerBench } from './broker';
 import { lifecycleBench } from './lifecycle';
-import { log, ms, printTable, rssMB, type Row } from './lib';
+import { heapUsedMB, log, ms, printTable, rssMB, type Row } from './lib';
 
 /**
  * `make bench`: etcd and the API server (a child process, so its RSS is its own) on loopback,
@@ -37,67 +37,10 @@ const watchers = 100;
 const watchUpdates = 200;
 const failures: string[] = [];
 
-async function startApiServer(dir: string, etcd: EtcdProcess) {
-  const root = resolve(__dirname, '..', '..');
-  const port = await freePort();
-  const certDir = join(dir, 'certs');
-  const logPath = join(dir, 'apiserver.log');
-  const out = openSync(logPath, 'a');
-  // the bench is a client like any other: it authenticates (a static token) and is authorized
-  const token = randomBytes(16).toString('hex');
-  const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},bench,bench\n`);
-  const proc = spawn(
-    process.execPath,
-    [
-      join(root, 'dist', 'apiserver', 'cmd', 'main.js'),
-      `--etcd-servers=${etcd.endpoint}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      `--cert-dir=${certDir}`,
-      `--token-auth-file=${tokenFile}`,
-    ],
-    { stdio: ['ignore', out, out], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } },
-  );
-  let exited: number | null | undefined;
-  proc.once('exit', (code) => (exited = code));
-  const origin = `https://127.0.0.1:${port}`;
-  let api: Api | undefined;
-  await waitFor(
-    'the API server',
-    async () => {
-      if (exited !== undefined)
-        throw new Error(`API server exited (${exited}): ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-      api ??= new Api(origin, readFileSync(join(certDir, 'ca.crt'), 'utf8'), 32, {
-        authorization: `Bearer ${token}`,
-      });
-      await api.call('GET', '/readyz');
-      return true;
-    },
-    60_000,
-  ).catch((e) => {
-    proc.kill('SIGTERM');
-    throw e;
-  });
-  return {
-    api: api!,
-    pid: proc.pid!,
-    logPath,
-    alive: () => exited === undefined,
-    stop: () =>
-      new Promise<void>((res) => {
-        if (exited !== undefined) return res();
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
 /** RSS of the server process, with its V8 heap in use (from /metrics) to tell live data from garbage not yet collected. */
 async function memory(api: Api, pid: number): Promise<{ rss: number; text: string }> {
   const { rss, peak } = rssMB(pid);
-  const metrics = (await api.call('GET', '/metrics')).toString('utf8');
-  const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1]) / 1e6;
+  const heap = heapUsedMB((await api.call('GET', '/metrics')).toString('utf8'));
   return {
     rss,
     text: `${rss.toFixed(0)} MB RSS (peak ${peak.toFixed(0)} MB, V8 heap used ${heap.toFixed(0)} MB)`,
@@ -117,11 +60,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'catalog-bench-'));
   const rows: Row[] = [];
   let etcd: EtcdProcess | undefined;
-  let server: Awaited<ReturnType<typeof startApiServer>> | undefined;
+  let server: APIServerProcess | undefined;
   try {
     etcd = await startEtcd(join(dir, 'etcd'));
-    server = await startApiServer(dir, etcd);
-    const { api } = server;
+    server = await startAPIServerProcess({ etcd: etcd.endpoint, dir, log: join(dir, 'apiserver.log') });
+    await waitReady(server);
+    // the bench is a client like any other: it authenticates (a static token) and is authorized
+    const api = new Api(server.url, server.ca(), 32, { authorization: `Bearer ${adminToken}` });
     log(`etcd ${etcd.endpoint}, API server ${api.origin} (pid ${server.pid}), data in ${dir}`);
     rows.push({ scenario: 'API server memory at start', figure: (await memory(api, server.pid)).text });
 
@@ -185,7 +130,7 @@ async function main(): Promise<void> {
     );
     rows.push({ scenario: 'API server memory at the end', figure: (await memory(api, server.pid)).text });
     rows.push(...(await authOverhead(etcd.endpoint, dir, getRuns)));
-    if (!server.alive()) throw new Error('the API server exited during the bench');
+    assertAlive(server);
     await api.close();
   } finally {
     await server?.stop();

@@ -5,7 +5,7 @@ import type { Logger } from '../pkg/logging';
 
 export const clusterIdKey = 'id';
 /** The original re-reads the ConfigMap this often, so an operator may change the ID. */
-export const clusterIdRefreshMs = 15_000;
+const clusterIdRefreshMs = 15_000;
 
 /**
  * This cluster's ID, sent to brokers as context.clusterid: key `id` of ConfigMap

@@ -3,12 +3,12 @@ import { servicecatalogResources } from '../api-types';
 import { configMapResource, namespaceResource, secretResource } from '../api-types/core';
 import type { KubeClient, ResourceType } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
+import { InformerFactory } from '../pkg/kube/informers';
 import { ClusterIdSource } from './cluster-id';
 import type { ControllerContext, ControllerOptions, RunningController } from './context';
 import { controllers as registeredControllers, type ControllerStarter } from './controllers';
 import { controllerMetrics } from './framework/controller';
 import { Recorder } from './framework/events';
-import { InformerFactory } from './framework/informers';
 import { defaultIdentity, LeaderElector, type LeaderElectionTimings } from './framework/leader-election';
 import { defaultRateLimiter, type RateLimiterOptions } from './framework/queue';
 import { updateStatus } from './framework/status';
@@ -22,7 +22,7 @@ export interface LeaderElectionOptions extends LeaderElectionTimings {
   identity?: string;
 }
 
-export interface ManagerConfig {
+interface ManagerConfig {
   client: KubeClient;
   options: ControllerOptions;
   leaderElection: LeaderElectionOptions;
@@ -43,7 +43,7 @@ export interface ManagerConfig {
 }
 
 /** What the controllers read: every servicecatalog kind, and the core kinds they touch. */
-export const defaultInformerTypes: ResourceType[] = [
+const defaultInformerTypes: ResourceType[] = [
   ...servicecatalogResources,
   secretResource,
   namespaceResource,

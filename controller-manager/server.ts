@@ -8,7 +8,7 @@ export interface HealthCheck {
   check(): string | undefined;
 }
 
-export interface ServerConfig {
+interface ServerConfig {
   bindAddress: string;
   /** 0 picks a free port. */
   port: number;

@@ -1,16 +1,8 @@
-import { configMapResource, type ConfigMap } from '../api-types/core';
 import type { ServiceBinding } from '../api-types';
 import type { JournalEntry, ScriptRule } from '../brokers/scripted';
-import {
-  API_TIMEOUT_MS,
-  failed,
-  Fixture,
-  identityOf,
-  ready,
-  startSuite,
-  type Suite,
-} from './binding-fixture';
+import { API_TIMEOUT_MS, Fixture, identityOf, startSuite } from './binding-fixture';
 import { eventually } from './harness';
+import { condition, type ControllerEnv } from './harness/controllers';
 
 /**
  * The ServiceBinding controller against the scripted broker over HTTP, one test (or more) per row
@@ -19,54 +11,19 @@ import { eventually } from './harness';
  * binding-secrets.test.ts.
  */
 
-let suite: Suite;
-const fixtures: Fixture[] = [];
-
-async function fixture(prefix: string, opts?: Parameters<typeof Fixture.create>[2]): Promise<Fixture> {
-  const f = await Fixture.create(suite, prefix, opts);
-  fixtures.push(f);
-  return f;
-}
+let suite: ControllerEnv;
 
 beforeAll(async () => {
   suite = await startSuite();
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(fixtures.map((f) => f.close()));
   await suite?.stop();
 });
 
-const binds = (f: Fixture, b?: ServiceBinding) =>
-  f.broker.requests('bind', b ? { bindingId: b.spec!.externalID } : {});
-const unbinds = (f: Fixture, bindingId?: string) =>
-  f.broker.requests('unbind', bindingId ? { bindingId } : {});
-
-/**
- * A binding made and bound after `b` settled: the queue hands out work in order and retries
- * come back within milliseconds here, so a retry of `b` would have happened by the time this
- * one is Ready.
- */
-async function barrier(f: Fixture, instance: string): Promise<void> {
-  const name = `probe-${Math.random().toString(36).slice(2, 8)}`;
-  await f.binding(name, instance);
-  await f.waitReady(name);
-}
-
-async function clusterId(): Promise<string> {
-  const cm = await suite.api.get<ConfigMap>(configMapResource, 'default', 'cluster-info');
-  return cm!.data!.id;
-}
-
-const gauge = async (name: string, labels: Record<string, string>) => {
-  const m = suite.metrics.getSingleMetric(name);
-  const values = (await m?.get())?.values ?? [];
-  return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
-};
-
 describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
   it('sends a complete bind, writes the Secret, and unbinds on delete', async () => {
-    const f = await fixture('happy');
+    const f = await Fixture.create(suite, 'happy');
     await f.instance('db', 'small');
     await f.createSecret('params', { p: JSON.stringify({ readOnly: true }) });
     // H6: fields the spec does not define are ignored
@@ -84,7 +41,10 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
       parametersFrom: [{ secretKeyRef: { name: 'params', key: 'p' } }],
     });
     const b = await f.waitReady('b');
-    expect(ready(b)).toMatchObject({ reason: 'InjectedBindResult', message: 'Injected bind result' });
+    expect(condition(b, 'Ready')).toMatchObject({
+      reason: 'InjectedBindResult',
+      message: 'Injected bind result',
+    });
     expect(b.status).toMatchObject({
       reconciledGeneration: b.metadata.generation,
       unbindStatus: 'Required',
@@ -121,7 +81,7 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
     ]);
 
     // B2, H1, H3, H4
-    const [put] = binds(f, b);
+    const [put] = f.binds(b.spec!.externalID);
     expect(put.method).toBe('PUT');
     expect(put.path).toBe(
       `/v2/service_instances/${f.instanceId('db')}/service_bindings/${created.spec!.externalID}`,
@@ -135,7 +95,7 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
       context: {
         platform: 'kubernetes',
         namespace: f.namespace,
-        clusterid: await clusterId(),
+        clusterid: await suite.clusterId(),
         instance_name: 'db',
       },
       bind_resource: { app_guid: f.namespaceUID },
@@ -157,7 +117,7 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
     await f.delete('b');
     await f.waitGone('b');
     expect(await f.rawSecret('b')).toBeUndefined();
-    const [del] = unbinds(f, created.spec!.externalID);
+    const [del] = f.unbinds(created.spec!.externalID);
     expect(del.method).toBe('DELETE');
     expect(del.query).toEqual({
       accepts_incomplete: 'true',
@@ -179,7 +139,7 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
   });
 
   it('stores a 200 (already bound) answer like a 201', async () => {
-    const f = await fixture('ok200');
+    const f = await Fixture.create(suite, 'ok200');
     await f.instance('db', 'drain');
     f.broker.script('bind', { times: 1, status: 200, body: { credentials: { token: 't' } } });
     await f.binding('b', 'db');
@@ -191,7 +151,7 @@ describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
 
 describe('namespaced brokers', () => {
   it('binds an instance of a ServicePlan through its ServiceBroker', async () => {
-    const f = await fixture('nsbroker');
+    const f = await Fixture.create(suite, 'nsbroker');
     await f.namespacedBroker();
     await f.instance('db', 'async', { namespaced: true });
     const created = await f.binding('b', 'db');
@@ -201,7 +161,7 @@ describe('namespaced brokers', () => {
     );
     await f.delete('b');
     await f.waitGone('b');
-    expect(unbinds(f, created.spec!.externalID)).toHaveLength(1);
+    expect(f.unbinds(created.spec!.externalID)).toHaveLength(1);
     expect(f.broker.violations()).toEqual([]);
   });
 });
@@ -209,16 +169,18 @@ describe('namespaced brokers', () => {
 describe('authentication (H2)', () => {
   it('sends basic auth on every call and surfaces a 401 without orphan mitigation', async () => {
     const auth = { basic: { username: 'platform', password: 's3cret' } };
-    const f = await fixture('auth', { auth });
+    const f = await Fixture.create(suite, 'auth', { auth });
     await f.instance('db', 'drain');
     f.broker.script('bind', { times: 1, status: 401, description: 'bad credentials' });
     const watch = await f.watch();
     await f.binding('b', 'db');
     await f.waitReady('b');
     watch.close();
-    expect(watch.states('b').some((s) => ready(s)?.reason === 'BrokerAuthenticationFailed')).toBe(true);
-    expect(binds(f)).toHaveLength(2);
-    expect(unbinds(f)).toHaveLength(0);
+    expect(
+      watch.states('b').some((s) => condition(s, 'Ready')?.reason === 'BrokerAuthenticationFailed'),
+    ).toBe(true);
+    expect(f.binds()).toHaveLength(2);
+    expect(f.unbinds()).toHaveLength(0);
     const expected = `Basic ${Buffer.from('platform:s3cret').toString('base64')}`;
     expect(f.broker.journal.every((e) => e.headers.authorization === expected)).toBe(true);
     expect(f.broker.violations()).toEqual([]);
@@ -227,27 +189,27 @@ describe('authentication (H2)', () => {
 
 describe('bindable (B1, C5)', () => {
   it('never calls the broker for a plan that is not bindable', async () => {
-    const f = await fixture('nobind');
+    const f = await Fixture.create(suite, 'nobind');
     await f.instance('q', 'nobind');
     await f.binding('b', 'q');
     const b = await f.waitReason('b', 'ErrorNonbindableServiceClass');
-    expect(ready(b)?.status).toBe('False');
+    expect(condition(b, 'Ready')?.status).toBe('False');
     await f.instance('db', 'drain');
-    await barrier(f, 'db');
+    await f.barrier('db');
     expect(f.broker.requests('bind', { instanceId: f.instanceId('q') })).toHaveLength(0);
     // deleting it calls nothing either: nothing was ever bound
     await f.delete('b');
     await f.waitGone('b');
-    expect(unbinds(f)).toHaveLength(0);
+    expect(f.unbinds()).toHaveLength(0);
     expect(f.broker.violations()).toEqual([]);
   });
 
   it('binds a bindable plan of a class that is not bindable, synchronously when bindings are not retrievable', async () => {
-    const f = await fixture('legacy');
+    const f = await Fixture.create(suite, 'legacy');
     await f.instance('l', 'legacy');
     await f.binding('b', 'l');
     await f.waitReady('b');
-    const [put] = binds(f);
+    const [put] = f.binds();
     // not bindings_retrievable: a bind must be synchronous, so accepts_incomplete is not sent
     expect(put.query).toEqual({});
     expect(f.broker.violations()).toEqual([]);
@@ -256,7 +218,7 @@ describe('bindable (B1, C5)', () => {
 
 describe('asynchronous binds (B4, LB, GB)', () => {
   it('polls with the operation and Retry-After, then fetches the binding', async () => {
-    const f = await fixture('async');
+    const f = await Fixture.create(suite, 'async');
     await f.instance('q', 'async');
     f.broker.script('bind', {
       planId: f.ids.plans.async,
@@ -268,7 +230,7 @@ describe('asynchronous binds (B4, LB, GB)', () => {
     const created = await f.binding('b', 'q');
     await f.waitFor('b', (b) => b.status?.asyncOpInProgress === true);
     await eventually(async () =>
-      (await gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })) === 1
+      (await suite.gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })) === 1
         ? true
         : undefined,
     );
@@ -277,16 +239,20 @@ describe('asynchronous binds (B4, LB, GB)', () => {
     expect(
       watch
         .states('b')
-        .some((s) => ready(s)?.reason === 'Binding' && s.status?.lastOperation === 'bind op/1 ü'),
+        .some(
+          (s) => condition(s, 'Ready')?.reason === 'Binding' && s.status?.lastOperation === 'bind op/1 ü',
+        ),
     ).toBe(true);
     expect(b.status?.asyncOpInProgress).toBeUndefined();
     expect(b.status?.lastOperation).toBeUndefined();
     expect(await f.secret('b')).toEqual(
       f.broker.binding(f.instanceId('q'), created.spec!.externalID!)!.credentials,
     );
-    expect(await gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })).toBe(0);
+    expect(await suite.gauge('servicecatalog_async_operations_in_flight', { kind: 'ServiceBinding' })).toBe(
+      0,
+    );
 
-    const [put] = binds(f);
+    const [put] = f.binds();
     expect(put.query).toEqual({ accepts_incomplete: 'true' });
     expect(put.status).toBe(202);
     // in progress, in progress, succeeded; after the GET's 404 the operation is polled once more
@@ -323,7 +289,7 @@ describe('asynchronous binds (B4, LB, GB)', () => {
   });
 
   it('polls without Retry-After on the backoff, quickly', async () => {
-    const f = await fixture('asyncfast');
+    const f = await Fixture.create(suite, 'asyncfast');
     await f.instance('q', 'async');
     f.broker.script('bind', { planId: f.ids.plans.async, async: { inProgressPolls: 3 } });
     await f.binding('b', 'q');
@@ -361,7 +327,7 @@ const bindAnswers: Array<[string, string, ScriptRule, Expect]> = [
 
 describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
   it.each(bindAnswers)('bind answered with %s', async (_what, prefix, rule, expected) => {
-    const f = await fixture(prefix);
+    const f = await Fixture.create(suite, prefix);
     await f.instance('db', 'drain');
     f.broker.script('bind', { ...rule, times: 1 });
     // the first DELETE of orphan mitigation fails: it is sent again
@@ -372,24 +338,24 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
 
     if (expected === 'retry') {
       const b = await f.waitReady('b');
-      expect(binds(f, b)).toHaveLength(2);
-      expect(unbinds(f)).toHaveLength(0);
+      expect(f.binds(b.spec!.externalID)).toHaveLength(2);
+      expect(f.unbinds()).toHaveLength(0);
       // every attempt carried the same binding id and body
-      expect(new Set(binds(f, b).map((e) => JSON.stringify([e.path, e.body]))).size).toBe(1);
+      expect(new Set(f.binds(b.spec!.externalID).map((e) => JSON.stringify([e.path, e.body]))).size).toBe(1);
     } else if (expected === 'terminal') {
-      const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-      expect(ready(b)).toMatchObject({ status: 'False', reason: 'BindCallFailed' });
-      expect(failed(b)?.reason).toBe('ServiceBindingReturnedFailure');
+      const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+      expect(condition(b, 'Ready')).toMatchObject({ status: 'False', reason: 'BindCallFailed' });
+      expect(condition(b, 'Failed')?.reason).toBe('ServiceBindingReturnedFailure');
       expect(b.status?.reconciledGeneration).toBe(b.metadata.generation);
       expect(b.status?.currentOperation).toBeUndefined();
-      await barrier(f, 'db');
+      await f.barrier('db');
       // never retried, never orphan-mitigated
-      expect(binds(f, b)).toHaveLength(1);
-      expect(unbinds(f, id)).toHaveLength(0);
+      expect(f.binds(b.spec!.externalID)).toHaveLength(1);
+      expect(f.unbinds(id)).toHaveLength(0);
       await f.waitEvent('b', 'ServiceBindingReturnedFailure');
     } else {
       const b = await f.waitReason('b', 'OrphanMitigationSuccessful', 20_000);
-      expect(failed(b)).toMatchObject({ status: 'True', reason: 'BindCallFailed' });
+      expect(condition(b, 'Failed')).toMatchObject({ status: 'True', reason: 'BindCallFailed' });
       expect(b.status).toMatchObject({
         unbindStatus: 'Succeeded',
         reconciledGeneration: b.metadata.generation,
@@ -398,9 +364,11 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
       const states = watch.states('b');
       // visible while it lasts
       expect(states.some((s) => s.status?.orphanMitigationInProgress === true)).toBe(true);
-      expect(states.some((s) => ready(s)?.reason === 'ServiceBindingNeedsOrphanMitigation')).toBe(true);
-      expect(states.some((s) => ready(s)?.reason === 'OrphanMitigationFailed')).toBe(true);
-      const dels = unbinds(f, id);
+      expect(
+        states.some((s) => condition(s, 'Ready')?.reason === 'ServiceBindingNeedsOrphanMitigation'),
+      ).toBe(true);
+      expect(states.some((s) => condition(s, 'Ready')?.reason === 'OrphanMitigationFailed')).toBe(true);
+      const dels = f.unbinds(id);
       expect(dels.map((d) => d.status)).toEqual([500, expect.any(Number)]);
       expect([200, 410]).toContain(dels[1].status);
       for (const d of dels) {
@@ -408,27 +376,27 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
         // O1: the platform's own doing, on nobody's behalf
         expect(identityOf(d.headers)).toBeUndefined();
       }
-      await barrier(f, 'db');
-      expect(binds(f, b)).toHaveLength(1);
-      expect(unbinds(f, id)).toHaveLength(2);
+      await f.barrier('db');
+      expect(f.binds(b.spec!.externalID)).toHaveLength(1);
+      expect(f.unbinds(id)).toHaveLength(2);
       await f.waitEvent('b', 'ServiceBindingNeedsOrphanMitigation');
       // nothing left to unbind on delete
       await f.delete('b');
       await f.waitGone('b');
-      expect(unbinds(f, id)).toHaveLength(2);
+      expect(f.unbinds(id)).toHaveLength(2);
     }
     watch.close();
     if (expected === 'terminal' && rule.status === 409) {
       // the broker holds a binding under this id: deleting ours unbinds it
       await f.delete('b');
       await f.waitGone('b');
-      expect(unbinds(f, id).length).toBeGreaterThanOrEqual(1);
+      expect(f.unbinds(id).length).toBeGreaterThanOrEqual(1);
     }
     expect(f.broker.violations()).toEqual([]);
   });
 
   it('orphan-mitigates an asynchronous bind that failed (LB)', async () => {
-    const f = await fixture('asyncfail');
+    const f = await Fixture.create(suite, 'asyncfail');
     await f.instance('q', 'async');
     f.broker.script('bind', {
       planId: f.ids.plans.async,
@@ -437,31 +405,31 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
     });
     const created = await f.binding('b', 'q');
     const b = await f.waitReason('b', 'OrphanMitigationSuccessful');
-    expect(failed(b)?.message).toContain('out of capacity');
-    const dels = unbinds(f, created.spec!.externalID!);
+    expect(condition(b, 'Failed')?.message).toContain('out of capacity');
+    const dels = f.unbinds(created.spec!.externalID!);
     expect(dels.length).toBeGreaterThanOrEqual(1);
     expect(f.broker.requests('getBinding')).toHaveLength(0);
     expect(f.broker.violations()).toEqual([]);
   });
 
   it('takes AsyncRequired as terminal when the bindings are not retrievable (no credentials could be fetched)', async () => {
-    const f = await fixture('asyncreqlegacy');
+    const f = await Fixture.create(suite, 'asyncreqlegacy');
     await f.instance('l', 'legacy');
     f.broker.script('bind', { status: 422, error: 'AsyncRequired', times: 1 });
     await f.binding('b', 'l');
-    const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-    expect(failed(b)?.message).toContain('bindings_retrievable');
-    await barrier(f, 'l');
-    expect(binds(f, b)).toHaveLength(1);
-    expect(binds(f, b)[0].query).toEqual({});
-    expect(unbinds(f)).toHaveLength(0);
+    const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(b, 'Failed')?.message).toContain('bindings_retrievable');
+    await f.barrier('l');
+    expect(f.binds(b.spec!.externalID)).toHaveLength(1);
+    expect(f.binds(b.spec!.externalID)[0].query).toEqual({});
+    expect(f.unbinds()).toHaveLength(0);
     expect(f.broker.violations()).toEqual([]);
   });
 });
 
 describe('binding responses (B7, B8)', () => {
   it('accepts syslog_drain_url for a service that requires syslog_drain', async () => {
-    const f = await fixture('drainok');
+    const f = await Fixture.create(suite, 'drainok');
     await f.instance('db', 'drain');
     f.broker.script('bind', {
       times: 1,
@@ -474,7 +442,7 @@ describe('binding responses (B7, B8)', () => {
   });
 
   it('treats route_service_url without route_forwarding as invalid: a 201 is orphan-mitigated', async () => {
-    const f = await fixture('routebad');
+    const f = await Fixture.create(suite, 'routebad');
     await f.instance('db', 'drain');
     f.broker.script('bind', {
       times: 1,
@@ -483,13 +451,13 @@ describe('binding responses (B7, B8)', () => {
     });
     const created = await f.binding('b', 'db');
     const b = await f.waitReason('b', 'OrphanMitigationSuccessful');
-    expect(failed(b)?.message).toContain('route_forwarding');
-    expect(unbinds(f, created.spec!.externalID!)).toHaveLength(1);
+    expect(condition(b, 'Failed')?.message).toContain('route_forwarding');
+    expect(f.unbinds(created.spec!.externalID!)).toHaveLength(1);
     expect(await f.rawSecret('b')).toBeUndefined();
   });
 
   it('treats volume_mounts without volume_mount as invalid: a 200 is a failure without orphan mitigation', async () => {
-    const f = await fixture('volbad');
+    const f = await Fixture.create(suite, 'volbad');
     await f.instance('db', 'drain');
     f.broker.script('bind', {
       times: 1,
@@ -508,14 +476,14 @@ describe('binding responses (B7, B8)', () => {
       },
     });
     const created = await f.binding('b', 'db');
-    const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-    expect(failed(b)?.message).toContain('volume_mount');
-    await barrier(f, 'db');
-    expect(unbinds(f, created.spec!.externalID!)).toHaveLength(0);
+    const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(b, 'Failed')?.message).toContain('volume_mount');
+    await f.barrier('db');
+    expect(f.unbinds(created.spec!.externalID!)).toHaveLength(0);
   });
 
   it('stores endpoints, expires_at and renew_before in status', async () => {
-    const f = await fixture('meta');
+    const f = await Fixture.create(suite, 'meta');
     await f.instance('db', 'drain');
     f.broker.script('bind', {
       times: 1,
@@ -545,7 +513,7 @@ describe('binding responses (B7, B8)', () => {
 
 describe('unbind (UB2)', () => {
   it('keeps the binding until the broker answers 200 or 410, retrying failed unbinds', async () => {
-    const f = await fixture('unbindretry');
+    const f = await Fixture.create(suite, 'unbindretry');
     await f.instance('db', 'drain');
     const created = await f.binding('b', 'db');
     await f.waitReady('b');
@@ -556,15 +524,18 @@ describe('unbind (UB2)', () => {
     await f.delete('b');
     await f.waitGone('b');
     watch.close();
-    expect(unbinds(f, created.spec!.externalID!).map((d) => d.status)).toEqual([422, 500, 200]);
+    expect(f.unbinds(created.spec!.externalID!).map((d) => d.status)).toEqual([422, 500, 200]);
     const states = watch.states('b');
     expect(
-      states.some((s) => ready(s)?.reason === 'UnbindCallFailed' && ready(s)?.status === 'Unknown'),
+      states.some(
+        (s) =>
+          condition(s, 'Ready')?.reason === 'UnbindCallFailed' && condition(s, 'Ready')?.status === 'Unknown',
+      ),
     ).toBe(true);
     // the binding stayed (finalizer) until the unbind succeeded
     expect(
       states
-        .filter((s) => ready(s)?.reason === 'UnbindCallFailed')
+        .filter((s) => condition(s, 'Ready')?.reason === 'UnbindCallFailed')
         .every((s) => s.metadata.finalizers?.length),
     ).toBe(true);
     await f.waitEvent('b', 'UnbindCallFailed');
@@ -572,20 +543,20 @@ describe('unbind (UB2)', () => {
   });
 
   it('takes 410 Gone as unbound', async () => {
-    const f = await fixture('unbind410');
+    const f = await Fixture.create(suite, 'unbind410');
     await f.instance('db', 'drain');
     const created = await f.binding('b', 'db');
     await f.waitReady('b');
     f.broker.script('unbind', { times: 1, status: 410, body: {} });
     await f.delete('b');
     await f.waitGone('b');
-    expect(unbinds(f, created.spec!.externalID!).map((d) => d.status)).toEqual([410]);
+    expect(f.unbinds(created.spec!.externalID!).map((d) => d.status)).toEqual([410]);
   });
 });
 
 describe('crash safety', () => {
   it('records the operation before calling the broker', async () => {
-    const f = await fixture('record');
+    const f = await Fixture.create(suite, 'record');
     await f.instance('db', 'drain');
     f.broker.script('bind', { times: 1, delayMs: 600 });
     const created = await f.binding('b', 'db');
@@ -599,9 +570,9 @@ describe('crash safety', () => {
       inProgressProperties: { servicePlanExternalID: f.ids.plans.drain },
     });
     expect(b.status?.operationStartTime).toBeDefined();
-    expect(ready(b)?.reason).toBe('BindingRequestInFlight');
+    expect(condition(b, 'Ready')?.reason).toBe('BindingRequestInFlight');
     await f.waitReady('b');
-    expect(binds(f).map((e) => e.bindingId)).toEqual([created.spec!.externalID]);
+    expect(f.binds().map((e) => e.bindingId)).toEqual([created.spec!.externalID]);
   });
 });
 
@@ -611,10 +582,10 @@ describe('metrics', () => {
       const { items } = await suite.api.list<ServiceBinding>(
         (await import('../api-types')).serviceBindingResource,
       );
-      const readyTrue = items.filter((b) => ready(b)?.status === 'True').length;
-      const failedTrue = items.filter((b) => failed(b)?.status === 'True').length;
-      const g = await gauge('servicecatalog_service_bindings', { condition: 'Ready', status: 'True' });
-      const h = await gauge('servicecatalog_service_bindings', { condition: 'Failed', status: 'True' });
+      const readyTrue = items.filter((b) => condition(b, 'Ready')?.status === 'True').length;
+      const failedTrue = items.filter((b) => condition(b, 'Failed')?.status === 'True').length;
+      const g = await suite.gauge('servicecatalog_service_bindings', { condition: 'Ready', status: 'True' });
+      const h = await suite.gauge('servicecatalog_service_bindings', { condition: 'Failed', status: 'True' });
       return readyTrue > 0 && failedTrue > 0 && g === readyTrue && h === failedTrue ? true : undefined;
     });
   });

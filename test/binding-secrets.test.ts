@@ -1,7 +1,8 @@
 import { serviceBindingResource, type ServiceBinding } from '../api-types';
 import { jsonPath } from '../controller-manager/controllers/binding-secret';
-import { failed, Fixture, identityOf, ready, startSuite, type Suite } from './binding-fixture';
+import { Fixture, identityOf, startSuite } from './binding-fixture';
 import { eventually } from './harness';
+import { condition, type ControllerEnv } from './harness/controllers';
 
 /**
  * The ServiceBinding controller, continued: secret transforms and Secret ownership, parameters and
@@ -9,33 +10,15 @@ import { eventually } from './harness';
  * controller-manager restart in the middle of binds.
  */
 
-let suite: Suite;
-const fixtures: Fixture[] = [];
-
-async function fixture(prefix: string): Promise<Fixture> {
-  const f = await Fixture.create(suite, prefix);
-  fixtures.push(f);
-  return f;
-}
+let suite: ControllerEnv;
 
 beforeAll(async () => {
   suite = await startSuite();
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(fixtures.map((f) => f.close()));
   await suite?.stop();
 });
-
-const binds = (f: Fixture, bindingId?: string) => f.broker.requests('bind', bindingId ? { bindingId } : {});
-const unbinds = (f: Fixture, bindingId?: string) =>
-  f.broker.requests('unbind', bindingId ? { bindingId } : {});
-
-async function barrier(f: Fixture, instance: string): Promise<void> {
-  const name = `probe-${Math.random().toString(36).slice(2, 8)}`;
-  await f.binding(name, instance);
-  await f.waitReady(name);
-}
 
 const credentials = {
   username: 'u',
@@ -66,7 +49,7 @@ describe('JSONPath of addKey.jsonPathExpression', () => {
 
 describe('secret transforms', () => {
   it('applies renameKey, addKey (value, stringValue, jsonPathExpression), addKeysFrom and removeKey in order', async () => {
-    const f = await fixture('transforms');
+    const f = await Fixture.create(suite, 'transforms');
     await f.instance('db', 'drain');
     await f.createSecret('extra', { EXTRA: 'e', password: 'overridden' });
     f.broker.script('bind', { times: 1, status: 201, body: { credentials } });
@@ -102,40 +85,40 @@ describe('secret transforms', () => {
   });
 
   it('fails for good when a jsonPathExpression matches nothing, without orphan mitigation', async () => {
-    const f = await fixture('jsonpathbad');
+    const f = await Fixture.create(suite, 'jsonpathbad');
     await f.instance('db', 'drain');
     const created = await f.binding('b', 'db', {
       secretTransforms: [{ addKey: { key: 'X', jsonPathExpression: '{.nope}' } }],
     });
-    const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-    expect(ready(b)?.reason).toBe('ErrorInjectingBindResult');
-    expect(failed(b)?.message).toContain('.nope is not found');
+    const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(b, 'Ready')?.reason).toBe('ErrorInjectingBindResult');
+    expect(condition(b, 'Failed')?.message).toContain('.nope is not found');
     // the broker holds the binding: deleting ours unbinds it
     expect(b.status?.unbindStatus).toBe('Required');
     expect(await f.rawSecret('b')).toBeUndefined();
-    await barrier(f, 'db');
-    expect(unbinds(f, created.spec!.externalID)).toHaveLength(0);
+    await f.barrier('db');
+    expect(f.unbinds(created.spec!.externalID)).toHaveLength(0);
     await f.delete('b');
     await f.waitGone('b');
-    expect(unbinds(f, created.spec!.externalID).map((d) => d.status)).toEqual([200]);
+    expect(f.unbinds(created.spec!.externalID).map((d) => d.status)).toEqual([200]);
   });
 
   it('fails for good on a credential key a Secret cannot have', async () => {
-    const f = await fixture('badkey');
+    const f = await Fixture.create(suite, 'badkey');
     await f.instance('db', 'drain');
     f.broker.script('bind', { times: 1, status: 201, body: { credentials: { 'my key': 'x', ok: 'y' } } });
     await f.binding('b', 'db');
-    const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-    expect(failed(b)?.message).toContain('"my key"');
+    const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(b, 'Failed')?.message).toContain('"my key"');
   });
 
   it('waits for an addKeysFrom Secret before binding, and refuses one of another namespace', async () => {
-    const f = await fixture('addkeys');
+    const f = await Fixture.create(suite, 'addkeys');
     await f.instance('db', 'drain');
     await f.binding('b', 'db', { secretTransforms: [{ addKeysFrom: { secretRef: { name: 'later' } } }] });
     const waiting = await f.waitReason('b', 'ErrorInjectingBindResult');
-    expect(ready(waiting)?.message).toContain('later" not found');
-    expect(binds(f)).toHaveLength(0);
+    expect(condition(waiting, 'Ready')?.message).toContain('later" not found');
+    expect(f.binds()).toHaveLength(0);
     await f.createSecret('later', { L: 'l' });
     await f.waitReady('b');
     expect((await f.secret('b'))?.L).toBe('l');
@@ -143,21 +126,21 @@ describe('secret transforms', () => {
     await f.binding('other', 'db', {
       secretTransforms: [{ addKeysFrom: { secretRef: { namespace: 'kube-system', name: 'x' } } }],
     });
-    const refused = await f.waitFor('other', (x) => failed(x)?.status === 'True');
-    expect(failed(refused)?.message).toContain("binding's namespace");
-    expect(binds(f, refused.spec!.externalID)).toHaveLength(0);
+    const refused = await f.waitFor('other', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(refused, 'Failed')?.message).toContain("binding's namespace");
+    expect(f.binds(refused.spec!.externalID)).toHaveLength(0);
   });
 });
 
 describe('the Secret', () => {
   it('refuses to overwrite a Secret the binding does not own, and binds once it is gone', async () => {
-    const f = await fixture('notmine');
+    const f = await Fixture.create(suite, 'notmine');
     await f.instance('db', 'drain');
     await f.createSecret('b', { mine: 'yes' });
     await f.binding('b', 'db');
     const b = await f.waitReason('b', 'ErrorInjectingBindResult');
-    expect(ready(b)?.message).toContain('is not owned by this ServiceBinding');
-    expect(binds(f)).toHaveLength(0);
+    expect(condition(b, 'Ready')?.message).toContain('is not owned by this ServiceBinding');
+    expect(f.binds()).toHaveLength(0);
     expect(await f.secret('b')).toEqual({ mine: 'yes' });
     await f.api.delete((await import('../api-types/core')).secretResource, f.namespace, 'b');
     await f.waitReady('b');
@@ -165,7 +148,7 @@ describe('the Secret', () => {
   });
 
   it('leaves a Secret it does not own when the binding is deleted', async () => {
-    const f = await fixture('leave');
+    const f = await Fixture.create(suite, 'leave');
     await f.instance('db', 'drain');
     await f.createSecret('taken', { mine: 'yes' });
     await f.binding('b', 'db', { secretName: 'taken' });
@@ -173,29 +156,29 @@ describe('the Secret', () => {
     await f.delete('b');
     await f.waitGone('b');
     expect(await f.secret('taken')).toEqual({ mine: 'yes' });
-    expect(unbinds(f)).toHaveLength(0);
+    expect(f.unbinds()).toHaveLength(0);
   });
 });
 
 describe('parameters', () => {
   it('refuses parameters that break the plan binding schema, naming the field, before the broker sees them', async () => {
-    const f = await fixture('schema');
+    const f = await Fixture.create(suite, 'schema');
     await f.instance('db', 'small');
     await f.createSecret('p', { v: JSON.stringify({ readOnly: 'yes', extra: 1 }) });
     await f.binding('b', 'db', { parametersFrom: [{ secretKeyRef: { name: 'p', key: 'v' } }] });
-    const b = await f.waitFor('b', (x) => failed(x)?.status === 'True');
-    expect(ready(b)?.reason).toBe('InvalidParameters');
-    expect(failed(b)?.reason).toBe('InvalidParameters');
-    expect(failed(b)?.message).toContain('parameters.readOnly');
-    expect(failed(b)?.message).toContain('parameters.extra');
+    const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
+    expect(condition(b, 'Ready')?.reason).toBe('InvalidParameters');
+    expect(condition(b, 'Failed')?.reason).toBe('InvalidParameters');
+    expect(condition(b, 'Failed')?.message).toContain('parameters.readOnly');
+    expect(condition(b, 'Failed')?.message).toContain('parameters.extra');
     expect(b.status?.reconciledGeneration).toBe(b.metadata.generation);
-    await barrier(f, 'db');
-    expect(binds(f, b.spec!.externalID)).toHaveLength(0);
+    await f.barrier('db');
+    expect(f.binds(b.spec!.externalID)).toHaveLength(0);
     await f.waitEvent('b', 'InvalidParameters');
   });
 
   it('is refused by the API server when spec.parameters break the schema (ServiceBindingParametersSchema)', async () => {
-    const f = await fixture('schemaapi');
+    const f = await Fixture.create(suite, 'schemaapi');
     await f.instance('db', 'small');
     const err = await f.binding('b', 'db', { parameters: { readOnly: 'yes' } }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 422, reason: 'Invalid' });
@@ -209,34 +192,34 @@ describe('parameters', () => {
   });
 
   it('waits for a parametersFrom Secret (ErrorWithParameters), then binds', async () => {
-    const f = await fixture('paramsfrom');
+    const f = await Fixture.create(suite, 'paramsfrom');
     await f.instance('db', 'small');
     await f.binding('b', 'db', {
       parameters: { role: 'admin' },
       parametersFrom: [{ secretKeyRef: { name: 'later', key: 'v' } }],
     });
     await f.waitReason('b', 'ErrorWithParameters');
-    expect(binds(f)).toHaveLength(0);
+    expect(f.binds()).toHaveLength(0);
     await f.createSecret('later', { v: JSON.stringify({ readOnly: false }) });
     const b = await f.waitReady('b');
-    expect(binds(f)[0].body).toMatchObject({ parameters: { role: 'admin', readOnly: false } });
+    expect(f.binds()[0].body).toMatchObject({ parameters: { role: 'admin', readOnly: false } });
     expect(b.status?.externalProperties?.parameters).toEqual({ role: 'admin', readOnly: '<redacted>' });
   });
 });
 
 describe('the instance', () => {
   it('waits for the instance to be Ready', async () => {
-    const f = await fixture('notready');
+    const f = await Fixture.create(suite, 'notready');
     const instance = await f.instance('db', 'drain', { ready: false });
     await f.binding('b', 'db');
     await f.waitReason('b', 'ErrorInstanceNotReady');
-    expect(binds(f)).toHaveLength(0);
+    expect(f.binds()).toHaveLength(0);
     await f.makeReady(instance);
     await f.waitReady('b');
   });
 
   it('waits for an instance that does not exist yet', async () => {
-    const f = await fixture('noinstance');
+    const f = await Fixture.create(suite, 'noinstance');
     await f.binding('b', 'later');
     await f.waitReason('b', 'ReferencesNonexistentInstance');
     await f.instance('later', 'drain');
@@ -246,7 +229,7 @@ describe('the instance', () => {
 
 describe('rotation (B9, B10)', () => {
   it('rotates a binding of a binding_rotatable plan once renew_before has passed', async () => {
-    const f = await fixture('rotate');
+    const f = await Fixture.create(suite, 'rotate');
     await f.instance('db', 'rotating');
     const renewBefore = new Date(Date.now() + 1500).toISOString();
     f.broker.script('bind', {
@@ -266,7 +249,7 @@ describe('rotation (B9, B10)', () => {
     const successor = b.status!.externalID!;
     expect(successor).not.toBe(first);
     expect(b.spec?.externalID).toBe(first);
-    expect(ready(b)?.status).toBe('True');
+    expect(condition(b, 'Ready')?.status).toBe('True');
     expect(b.status?.lastRotationTime).toBeDefined();
     // the successor's answer had no metadata: nothing more to renew
     expect(b.status?.renewBefore).toBeUndefined();
@@ -274,7 +257,7 @@ describe('rotation (B9, B10)', () => {
     expect(record.predecessorBindingId).toBe(first);
     expect(await f.secret('b')).toEqual(record.credentials);
 
-    const [put] = binds(f, successor);
+    const [put] = f.binds(successor);
     expect(put.body).toMatchObject({
       service_id: f.ids.db,
       plan_id: f.ids.plans.rotating,
@@ -284,7 +267,7 @@ describe('rotation (B9, B10)', () => {
     expect((put.body as Record<string, unknown>).parameters).toBeUndefined();
     expect(identityOf(put.headers)).toBeUndefined();
     // the predecessor is unbound once the Secret holds the successor's credentials
-    const [del] = unbinds(f, first);
+    const [del] = f.unbinds(first);
     expect(del.query).toMatchObject({ service_id: f.ids.db, plan_id: f.ids.plans.rotating });
     expect(f.broker.binding(f.instanceId('db'), first)).toBeUndefined();
     await f.waitEvent('b', 'BindingRotated');
@@ -292,13 +275,13 @@ describe('rotation (B9, B10)', () => {
     // deleting the binding unbinds the binding the Secret came from
     await f.delete('b');
     await f.waitGone('b');
-    expect(unbinds(f, successor)).toHaveLength(1);
+    expect(f.unbinds(successor)).toHaveLength(1);
     expect(f.broker.bindings()).toHaveLength(0);
     expect(f.broker.violations()).toEqual([]);
   });
 
   it('orphan-mitigates a successor whose bind failed, and tries again', async () => {
-    const f = await fixture('rotatefail');
+    const f = await Fixture.create(suite, 'rotatefail');
     await f.instance('db', 'rotating');
     // the latest rule first: the binding gets renew_before, its first successor a 500, the next one is created
     f.broker.script('bind', { times: 1, status: 500 });
@@ -317,18 +300,18 @@ describe('rotation (B9, B10)', () => {
       (x) => x.status?.externalID !== created.spec!.externalID && !x.status?.rotation,
       20_000,
     );
-    const puts = binds(f).filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id);
+    const puts = f.binds().filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id);
     expect(puts).toHaveLength(2);
     expect(puts[0].status).toBe(500);
     // the failed successor was unbound (orphan mitigation), the second one is the binding now
-    expect(unbinds(f, puts[0].bindingId).length).toBeGreaterThanOrEqual(1);
+    expect(f.unbinds(puts[0].bindingId).length).toBeGreaterThanOrEqual(1);
     expect(b.status?.externalID).toBe(puts[1].bindingId);
     await f.waitEvent('b', 'RotationFailed');
     expect(f.broker.violations()).toEqual([]);
   });
 
   it('never rotates a binding of a plan that is not binding_rotatable', async () => {
-    const f = await fixture('norotate');
+    const f = await Fixture.create(suite, 'norotate');
     await f.instance('db', 'drain');
     f.broker.script('bind', {
       times: 1,
@@ -341,11 +324,11 @@ describe('rotation (B9, B10)', () => {
     const created = await f.binding('b', 'db');
     const b = await f.waitReady('b');
     expect(b.status?.renewBefore).toBeDefined();
-    await barrier(f, 'db');
+    await f.barrier('db');
     const again = (await f.get('b'))!;
     expect(again.status?.externalID).toBe(created.spec!.externalID);
     expect(again.status?.rotation).toBeUndefined();
-    expect(binds(f).filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id)).toHaveLength(
+    expect(f.binds().filter((e) => (e.body as Record<string, unknown>).predecessor_binding_id)).toHaveLength(
       0,
     );
   });
@@ -353,7 +336,7 @@ describe('rotation (B9, B10)', () => {
 
 describe('abandon', () => {
   it('releases a binding whose broker is gone without calling it, deleting the Secret', async () => {
-    const f = await fixture('abandon');
+    const f = await Fixture.create(suite, 'abandon');
     await f.instance('db', 'drain');
     await f.binding('b', 'db');
     await f.waitReady('b');
@@ -361,7 +344,7 @@ describe('abandon', () => {
     suite.brokers.splice(suite.brokers.indexOf(f.broker), 1);
     await f.delete('b');
     const stuck = await f.waitReason('b', 'UnbindCallFailed');
-    expect(ready(stuck)?.status).toBe('Unknown');
+    expect(condition(stuck, 'Ready')?.status).toBe('Unknown');
     expect(await f.rawSecret('b')).toBeUndefined();
     await f.api.patch(serviceBindingResource, f.namespace, 'b', {
       metadata: { annotations: { 'servicecatalog.k8s.io/abandon': 'true' } },
@@ -374,7 +357,7 @@ describe('abandon', () => {
 
 describe('controller-manager restart', () => {
   it('carries on with the same binding ids: an asynchronous bind is polled, a failing one resent', async () => {
-    const f = await fixture('restart');
+    const f = await Fixture.create(suite, 'restart');
     await f.instance('q', 'async');
     await f.instance('db', 'drain');
     f.broker.script('bind', { planId: f.ids.plans.async, async: { inProgressPolls: 1000 } });
@@ -382,20 +365,21 @@ describe('controller-manager restart', () => {
     const a = await f.binding('a', 'q');
     const s = await f.binding('s', 'db');
     await f.waitFor('a', (x) => x.status?.asyncOpInProgress === true);
-    await eventually(async () => (binds(f, s.spec!.externalID).length >= 2 ? true : undefined));
-    await suite.restart();
+    await eventually(async () => (f.binds(s.spec!.externalID).length >= 2 ? true : undefined));
+    await suite.restartManager();
     const pollsBefore = f.broker.requests('bindingLastOperation').length;
-    const bindsBefore = binds(f, s.spec!.externalID).length;
+    const bindsBefore = f.binds(s.spec!.externalID).length;
     await eventually(async () =>
       f.broker.requests('bindingLastOperation').length > pollsBefore &&
-      binds(f, s.spec!.externalID).length > bindsBefore
+      f.binds(s.spec!.externalID).length > bindsBefore
         ? true
         : undefined,
     );
     // the asynchronous bind is not sent again, only polled; the other is resent under its own id
-    expect(binds(f, a.spec!.externalID)).toHaveLength(1);
+    expect(f.binds(a.spec!.externalID)).toHaveLength(1);
     expect(
-      binds(f)
+      f
+        .binds()
         .map((e) => e.bindingId)
         .every((id) => id === a.spec!.externalID || id === s.spec!.externalID),
     ).toBe(true);

@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import {
   clusterServiceBrokerResource,
   clusterServiceClassResource,
@@ -7,47 +6,35 @@ import {
   serviceClassResource,
   serviceInstanceResource,
   servicePlanResource,
-  type BrokerCondition,
   type ClusterServiceBroker,
   type ServiceBroker,
 } from '../api-types';
-import { eventResource, namespaceResource, secretResource, type Event } from '../api-types/core';
-import type { KubeObject } from '../api-types/meta';
+import { namespaceResource, secretResource } from '../api-types/core';
 import {
   startClusterServiceBrokerController,
   startServiceBrokerController,
 } from '../controller-manager/controllers/broker';
 import { escapedName, validateCatalog } from '../controller-manager/controllers/catalog';
-import { ControllerManager } from '../controller-manager/manager';
-import { startScriptedBroker, type ScriptedBroker, type ScriptedBrokerOptions } from '../brokers/scripted';
-import { KubeClient, type ResourceType } from '../pkg/kube/client';
-import { createLogger } from '../pkg/logging';
-import { createRegistry } from '../pkg/metrics';
+import type { ResourceType } from '../pkg/kube/client';
 import type { Catalog, ServiceOffering, ServicePlan } from '../pkg/osb';
-import { eventually, startEnv, type Env } from './harness';
+import { eventually } from './harness';
+import { condition, ControllerEnv, draft04, GROUP, plan, type Obj } from './harness/controllers';
 
-const GROUP = 'servicecatalog.k8s.io/v1beta1';
-const draft04 = 'http://json-schema.org/draft-04/schema#';
-
-type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 type Broker = (ClusterServiceBroker | ServiceBroker) & Obj;
 
-let env: Env;
-let api: KubeClient;
-let manager: ControllerManager;
-let metrics: Registry;
-const brokers: ScriptedBroker[] = [];
+let suite: ControllerEnv;
 
-/** A scripted broker serving `catalog`, stopped after the suite. */
-async function broker(catalog: Catalog, auth?: ScriptedBrokerOptions['auth']): Promise<ScriptedBroker> {
-  const b = await startScriptedBroker({ catalog, auth });
-  brokers.push(b);
-  return b;
-}
+beforeAll(async () => {
+  suite = await ControllerEnv.start({
+    controllers: [startClusterServiceBrokerController, startServiceBrokerController],
+    // backoff 1 s, 2 s, 2 s...: failed attempts come back quickly in tests
+    options: { osbApiRequestTimeoutMs: 10_000, operationPollingMaximumBackoffMs: 2000 },
+  });
+}, 60_000);
 
-function plan(id: string, name: string, extra: Partial<ServicePlan> = {}): ServicePlan {
-  return { id, name, description: `plan ${name}`, ...extra };
-}
+afterAll(async () => {
+  await suite?.stop();
+});
 
 function offering(
   id: string,
@@ -71,31 +58,6 @@ function simpleCatalog(p: string, offerings = 2, plansEach = 2): Catalog {
   };
 }
 
-async function createClusterBroker(
-  name: string,
-  url: string,
-  spec: Record<string, unknown> = {},
-): Promise<Broker> {
-  return api.create<Broker>(clusterServiceBrokerResource, { metadata: { name }, spec: { url, ...spec } });
-}
-
-const ready = (b: Broker | undefined): BrokerCondition | undefined =>
-  (b?.status?.conditions as BrokerCondition[] | undefined)?.find((c) => c.type === 'Ready');
-
-/** The broker once its Ready condition is True for its current generation. */
-async function waitReady(
-  type: ResourceType,
-  name: string,
-  namespace?: string,
-  timeoutMs = 10_000,
-): Promise<Broker> {
-  return eventually(async () => {
-    const b = await api.get<Broker>(type, namespace, name);
-    const status = b?.status as { reconciledGeneration?: number } | undefined;
-    return ready(b)?.status === 'True' && status?.reconciledGeneration === b?.metadata.generation && b;
-  }, timeoutMs);
-}
-
 async function waitCondition(
   name: string,
   reason: string,
@@ -103,89 +65,13 @@ async function waitCondition(
   type: ResourceType = clusterServiceBrokerResource,
 ) {
   return eventually(async () => {
-    const b = await api.get<Broker>(type, namespace, name);
-    const c = ready(b);
+    const b = await suite.api.get<Broker>(type, namespace, name);
+    const c = condition(b, 'Ready');
     return c?.reason === reason && c;
   });
 }
 
-async function entries(type: ResourceType, brokerName: string, namespace?: string): Promise<Obj[]> {
-  const field = type.namespaced ? 'spec.serviceBrokerName' : 'spec.clusterServiceBrokerName';
-  const { items } = await api.list<Obj>(type, namespace, { fieldSelector: `${field}=${brokerName}` });
-  return items.sort((a, b) => String(a.spec?.externalID).localeCompare(String(b.spec?.externalID)));
-}
-
-async function events(name: string, namespace = 'default'): Promise<Event[]> {
-  const { items } = await api.list<Event>(eventResource, namespace, {
-    fieldSelector: `involvedObject.name=${name}`,
-  });
-  return items;
-}
-
-async function relist(name: string, namespace?: string, type: ResourceType = clusterServiceBrokerResource) {
-  for (;;) {
-    const b = (await api.get<Broker>(type, namespace, name))!;
-    const spec = b.spec as { relistRequests?: number };
-    try {
-      return await api.update<Broker>(type, {
-        ...b,
-        spec: { ...spec, relistRequests: (spec.relistRequests ?? 0) + 1 },
-      });
-    } catch (e) {
-      if ((e as { status?: number }).status !== 409) throw e;
-    }
-  }
-}
-
-async function gaugeValue(metric: string, brokerKey: string): Promise<number | undefined> {
-  const m = metrics.getSingleMetric(metric);
-  const values = (await m?.get())?.values ?? [];
-  return values.find((v) => v.labels.broker === brokerKey)?.value;
-}
-
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-
-beforeAll(async () => {
-  env = await startEnv({ standalone: true });
-  api = KubeClient.load(env.kubeconfig());
-  metrics = createRegistry();
-  manager = new ControllerManager({
-    client: KubeClient.load(env.kubeconfig()),
-    options: {
-      resyncIntervalMs: 5 * 60_000,
-      brokerRelistIntervalMs: 15 * 60_000,
-      concurrentSyncs: 5,
-      reconciliationRetryDurationMs: 7 * 24 * 3600_000,
-      osbApiRequestTimeoutMs: 10_000,
-      // backoff 1 s, 2 s, 2 s...: failed attempts come back quickly in tests
-      operationPollingMaximumBackoffMs: 2000,
-      cascadingDeletion: false,
-    },
-    leaderElection: {
-      enabled: false,
-      resourceName: 'service-catalog-controller-manager',
-      resourceNamespace: 'kube-system',
-      leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
-      retryPeriodMs: 2000,
-    },
-    clusterIdConfigMap: { namespace: 'default', name: 'cluster-info' },
-    controllers: [startClusterServiceBrokerController, startServiceBrokerController],
-    log: createLogger('test-broker-controller', 'silent'),
-    metrics,
-    exit: (code, reason) => {
-      throw new Error(`controller-manager exit ${code}: ${reason}`);
-    },
-  });
-  await manager.start();
-  await eventually(async () => manager.controllersRunning);
-}, 60_000);
-
-afterAll(async () => {
-  await manager?.shutdown();
-  await Promise.all(brokers.map((b) => b.stop()));
-  await env?.stop();
-});
 
 describe('catalog helpers', () => {
   it('escapes OSB ids into Kubernetes names like the original', () => {
@@ -316,11 +202,11 @@ describe('ClusterServiceBroker', () => {
         offering('fields-queue', 'fields-queue', [plan('fields-q', 'q')]),
       ],
     };
-    const osb = await broker(catalog);
-    const created = await createClusterBroker('fields', osb.url);
-    const b = await waitReady(clusterServiceBrokerResource, 'fields');
+    const osb = await suite.startBroker({ catalog });
+    const created = await suite.createClusterBroker('fields', osb.url);
+    const b = await suite.brokerReady(clusterServiceBrokerResource, 'fields');
 
-    const cond = ready(b)!;
+    const cond = condition(b, 'Ready')!;
     expect(cond).toMatchObject({
       status: 'True',
       reason: 'FetchedCatalog',
@@ -339,7 +225,7 @@ describe('ClusterServiceBroker', () => {
       controller: true,
       blockOwnerDeletion: true,
     };
-    const classes = await entries(clusterServiceClassResource, 'fields');
+    const classes = await suite.catalogEntries(clusterServiceClassResource, 'fields');
     expect(classes.map((c) => c.metadata.name)).toEqual(['z46zields-z44zz42z', 'fields-queue']);
     expect(classes[0].metadata.ownerReferences).toEqual([owner]);
     expect(classes[0].spec).toEqual({
@@ -358,7 +244,7 @@ describe('ClusterServiceBroker', () => {
     });
     expect(classes[1].spec).toMatchObject({ planUpdatable: false, bindingRetrievable: false });
 
-    const plans = await entries(clusterServicePlanResource, 'fields');
+    const plans = await suite.catalogEntries(clusterServicePlanResource, 'fields');
     expect(plans.map((p) => p.metadata.name)).toEqual(['fields-large', 'fields-q', 'fields-small']);
     const small = plans[2];
     expect(small.metadata.ownerReferences).toEqual([owner]);
@@ -382,22 +268,20 @@ describe('ClusterServiceBroker', () => {
     expect(plans[0].spec).toMatchObject({ free: true });
     expect(plans[0].spec).not.toHaveProperty('bindable');
 
-    expect(await gaugeValue('servicecatalog_broker_service_class_count', 'fields')).toBe(2);
-    expect(await gaugeValue('servicecatalog_broker_service_plan_count', 'fields')).toBe(3);
-    await eventually(async () =>
-      (await events('fields')).some((e) => e.type === 'Normal' && e.reason === 'FetchedCatalog'),
-    );
+    expect(await suite.gauge('servicecatalog_broker_service_class_count', { broker: 'fields' })).toBe(2);
+    expect(await suite.gauge('servicecatalog_broker_service_plan_count', { broker: 'fields' })).toBe(3);
+    await suite.waitEvent('default', 'fields', 'FetchedCatalog', 'Normal');
 
     // defaultProvisionParameters are the user's: a relist keeps them
     const cls = classes[1];
-    await api.update(clusterServiceClassResource, {
+    await suite.api.update(clusterServiceClassResource, {
       ...cls,
       spec: { ...cls.spec, defaultProvisionParameters: { a: 1 } },
     });
-    await relist('fields');
-    await waitReady(clusterServiceBrokerResource, 'fields');
+    await suite.relist('fields');
+    await suite.brokerReady(clusterServiceBrokerResource, 'fields');
     expect(osb.requests('catalog')).toHaveLength(2);
-    const after = await api.get<Obj>(clusterServiceClassResource, undefined, cls.metadata.name!);
+    const after = await suite.api.get<Obj>(clusterServiceClassResource, undefined, cls.metadata.name!);
     expect(after?.spec?.defaultProvisionParameters).toEqual({ a: 1 });
   });
 
@@ -415,20 +299,20 @@ describe('ClusterServiceBroker', () => {
         }),
       ],
     };
-    const osb = await broker(before);
-    await createClusterBroker('chg', osb.url);
-    await waitReady(clusterServiceBrokerResource, 'chg');
+    const osb = await suite.startBroker({ catalog: before });
+    await suite.createClusterBroker('chg', osb.url);
+    await suite.brokerReady(clusterServiceBrokerResource, 'chg');
 
     // an instance on chg-y / y1 (references as the instance controller would record them)
     const base = '/apis/servicecatalog.k8s.io/v1beta1/namespaces/default/serviceinstances';
-    const made = await env.client.post(base, {
+    const made = await suite.env.client.post(base, {
       apiVersion: GROUP,
       kind: 'ServiceInstance',
       metadata: { name: 'uses-y' },
       spec: { clusterServiceClassName: 'chg-y', clusterServicePlanName: 'chg-y1' },
     });
     expect(made.status).toBe(201);
-    const referenced = await env.client.put(`${base}/uses-y/reference`, {
+    const referenced = await suite.env.client.put(`${base}/uses-y/reference`, {
       ...made.body,
       spec: {
         ...(made.body.spec as object),
@@ -439,114 +323,119 @@ describe('ClusterServiceBroker', () => {
     expect(referenced.status).toBe(200);
 
     osb.script('catalog', { body: after });
-    await relist('chg');
-    await waitReady(clusterServiceBrokerResource, 'chg');
+    await suite.relist('chg');
+    await suite.brokerReady(clusterServiceBrokerResource, 'chg');
 
-    const x = await api.get<Obj>(clusterServiceClassResource, undefined, 'chg-x');
+    const x = await suite.api.get<Obj>(clusterServiceClassResource, undefined, 'chg-x');
     expect(x?.spec?.description).toBe('new text');
     expect(x?.status?.removedFromBrokerCatalog).toBeFalsy();
-    const x1 = await api.get<Obj>(clusterServicePlanResource, undefined, 'chg-x1');
+    const x1 = await suite.api.get<Obj>(clusterServicePlanResource, undefined, 'chg-x1');
     expect(x1?.spec?.description).toBe('changed');
     // x2 is used by nobody: flagged, then deleted
-    await eventually(async () => !(await api.get(clusterServicePlanResource, undefined, 'chg-x2')));
+    await eventually(async () => !(await suite.api.get(clusterServicePlanResource, undefined, 'chg-x2')));
     // y and y1 are in use: flagged and kept
     const y = await eventually(async () => {
-      const o = await api.get<Obj>(clusterServiceClassResource, undefined, 'chg-y');
+      const o = await suite.api.get<Obj>(clusterServiceClassResource, undefined, 'chg-y');
       return o?.status?.removedFromBrokerCatalog === true && o;
     });
     expect(y.metadata.deletionTimestamp).toBeUndefined();
-    const y1 = await api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1');
+    const y1 = await suite.api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1');
     expect(y1?.status?.removedFromBrokerCatalog).toBe(true);
-    expect(await gaugeValue('servicecatalog_broker_service_plan_count', 'chg')).toBe(1);
+    expect(await suite.gauge('servicecatalog_broker_service_plan_count', { broker: 'chg' })).toBe(1);
 
     // back in the catalog: the flag clears
     osb.script('catalog', { body: before });
-    await relist('chg');
-    await waitReady(clusterServiceBrokerResource, 'chg');
+    await suite.relist('chg');
+    await suite.brokerReady(clusterServiceBrokerResource, 'chg');
     expect(
-      (await api.get<Obj>(clusterServiceClassResource, undefined, 'chg-y'))?.status?.removedFromBrokerCatalog,
+      (await suite.api.get<Obj>(clusterServiceClassResource, undefined, 'chg-y'))?.status
+        ?.removedFromBrokerCatalog,
     ).toBe(false);
     expect(
-      (await api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1'))?.status?.removedFromBrokerCatalog,
+      (await suite.api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1'))?.status
+        ?.removedFromBrokerCatalog,
     ).toBe(false);
-    expect(await api.get(clusterServicePlanResource, undefined, 'chg-x2')).toBeDefined();
+    expect(await suite.api.get(clusterServicePlanResource, undefined, 'chg-x2')).toBeDefined();
 
     // gone again, then the instance goes: the class and plan follow it
     osb.script('catalog', { body: after });
-    await relist('chg');
-    await waitReady(clusterServiceBrokerResource, 'chg');
+    await suite.relist('chg');
+    await suite.brokerReady(clusterServiceBrokerResource, 'chg');
     await eventually(
       async () =>
-        (await api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1'))?.status
+        (await suite.api.get<Obj>(clusterServicePlanResource, undefined, 'chg-y1'))?.status
           ?.removedFromBrokerCatalog === true,
     );
-    expect(await api.get(clusterServiceClassResource, undefined, 'chg-y')).toBeDefined();
-    await api.delete(serviceInstanceResource, 'default', 'uses-y');
-    const doomed = (await api.get<Obj>(serviceInstanceResource, 'default', 'uses-y'))!;
-    await api.update(serviceInstanceResource, {
+    expect(await suite.api.get(clusterServiceClassResource, undefined, 'chg-y')).toBeDefined();
+    await suite.api.delete(serviceInstanceResource, 'default', 'uses-y');
+    const doomed = (await suite.api.get<Obj>(serviceInstanceResource, 'default', 'uses-y'))!;
+    await suite.api.update(serviceInstanceResource, {
       ...doomed,
       metadata: { ...doomed.metadata, finalizers: [] },
     });
-    await eventually(async () => !(await api.get(clusterServiceClassResource, undefined, 'chg-y')));
-    await eventually(async () => !(await api.get(clusterServicePlanResource, undefined, 'chg-y1')));
+    await eventually(async () => !(await suite.api.get(clusterServiceClassResource, undefined, 'chg-y')));
+    await eventually(async () => !(await suite.api.get(clusterServicePlanResource, undefined, 'chg-y1')));
   });
 
   it('applies catalog restrictions to classes and plans', async () => {
-    const osb = await broker({
-      services: [
-        offering('rs-a', 'rs-a', [plan('rs-a-free', 'free'), plan('rs-a-paid', 'paid', { free: false })]),
-        offering('rs-b', 'rs-b', [plan('rs-b-free', 'free')]),
-        offering('rs-c', 'rs-c', [plan('rs-c-paid', 'paid', { free: false })]),
-      ],
+    const osb = await suite.startBroker({
+      catalog: {
+        services: [
+          offering('rs-a', 'rs-a', [plan('rs-a-free', 'free'), plan('rs-a-paid', 'paid', { free: false })]),
+          offering('rs-b', 'rs-b', [plan('rs-b-free', 'free')]),
+          offering('rs-c', 'rs-c', [plan('rs-c-paid', 'paid', { free: false })]),
+        ],
+      },
     });
-    await createClusterBroker('rs', osb.url, {
+    await suite.createClusterBroker('rs', osb.url, {
       catalogRestrictions: {
         serviceClass: ['spec.externalName in (rs-a, rs-c)'],
         servicePlan: ['spec.free=true'],
       },
     });
-    await waitReady(clusterServiceBrokerResource, 'rs');
+    await suite.brokerReady(clusterServiceBrokerResource, 'rs');
     // rs-b fails the class predicate; rs-c has no plan left after the plan predicate
-    expect((await entries(clusterServiceClassResource, 'rs')).map((c) => c.metadata.name)).toEqual(['rs-a']);
-    expect((await entries(clusterServicePlanResource, 'rs')).map((c) => c.metadata.name)).toEqual([
-      'rs-a-free',
-    ]);
+    expect(
+      (await suite.catalogEntries(clusterServiceClassResource, 'rs')).map((c) => c.metadata.name),
+    ).toEqual(['rs-a']);
+    expect(
+      (await suite.catalogEntries(clusterServicePlanResource, 'rs')).map((c) => c.metadata.name),
+    ).toEqual(['rs-a-free']);
   });
 
   it('reports a missing basic auth Secret by name and recovers when it appears', async () => {
-    const osb = await broker(simpleCatalog('auth', 1, 1), {
-      basic: { username: 'alice', password: 's3cret' },
+    const osb = await suite.startBroker({
+      catalog: simpleCatalog('auth', 1, 1),
+      auth: { basic: { username: 'alice', password: 's3cret' } },
     });
-    await createClusterBroker('auth', osb.url, {
+    await suite.createClusterBroker('auth', osb.url, {
       authInfo: { basic: { secretRef: { namespace: 'default', name: 'auth-creds' } } },
     });
     const cond = await waitCondition('auth', 'ErrorGettingAuthCredentials');
     expect(cond.status).toBe('False');
     expect(cond.message).toContain('Secret "default/auth-creds" not found');
     expect(osb.requests('catalog')).toHaveLength(0);
-    await eventually(async () =>
-      (await events('auth')).some((e) => e.type === 'Warning' && e.reason === 'ErrorGettingAuthCredentials'),
-    );
+    await suite.waitEvent('default', 'auth', 'ErrorGettingAuthCredentials', 'Warning');
 
-    await api.create(secretResource, {
+    await suite.api.create(secretResource, {
       metadata: { name: 'auth-creds', namespace: 'default' },
       stringData: { username: 'alice', password: 's3cret' },
     });
-    await waitReady(clusterServiceBrokerResource, 'auth');
+    await suite.brokerReady(clusterServiceBrokerResource, 'auth');
     const gets = osb.requests('catalog');
     expect(gets.length).toBeGreaterThanOrEqual(1);
     expect(gets.every((g) => g.headers.authorization === basic('alice', 's3cret'))).toBe(true);
-    expect((await entries(clusterServiceClassResource, 'auth')).length).toBe(1);
-    await eventually(async () => (await events('auth')).some((e) => e.reason === 'FetchedCatalog'));
+    expect((await suite.catalogEntries(clusterServiceClassResource, 'auth')).length).toBe(1);
+    await suite.waitEvent('default', 'auth', 'FetchedCatalog');
   });
 
   it('lists every violation of an invalid catalog and keeps the classes and plans it had', async () => {
     const good = simpleCatalog('inv', 2, 2);
-    const osb = await broker(good);
-    await createClusterBroker('inv', osb.url);
-    await waitReady(clusterServiceBrokerResource, 'inv');
-    const classesBefore = await entries(clusterServiceClassResource, 'inv');
-    const plansBefore = await entries(clusterServicePlanResource, 'inv');
+    const osb = await suite.startBroker({ catalog: good });
+    await suite.createClusterBroker('inv', osb.url);
+    await suite.brokerReady(clusterServiceBrokerResource, 'inv');
+    const classesBefore = await suite.catalogEntries(clusterServiceClassResource, 'inv');
+    const plansBefore = await suite.catalogEntries(clusterServicePlanResource, 'inv');
 
     osb.script('catalog', {
       body: {
@@ -562,7 +451,7 @@ describe('ClusterServiceBroker', () => {
         ],
       },
     });
-    await relist('inv');
+    await suite.relist('inv');
     const cond = await waitCondition('inv', 'InvalidCatalog');
     expect(cond.status).toBe('False');
     for (const part of [
@@ -577,90 +466,101 @@ describe('ClusterServiceBroker', () => {
     }
     expect(cond.message).toContain('(6 problems)');
     const strip = (o: Obj) => ({ name: o.metadata.name, rv: o.metadata.resourceVersion });
-    expect((await entries(clusterServiceClassResource, 'inv')).map(strip)).toEqual(classesBefore.map(strip));
-    expect((await entries(clusterServicePlanResource, 'inv')).map(strip)).toEqual(plansBefore.map(strip));
-    await eventually(async () =>
-      (await events('inv')).some((e) => e.type === 'Warning' && e.reason === 'InvalidCatalog'),
+    expect((await suite.catalogEntries(clusterServiceClassResource, 'inv')).map(strip)).toEqual(
+      classesBefore.map(strip),
     );
+    expect((await suite.catalogEntries(clusterServicePlanResource, 'inv')).map(strip)).toEqual(
+      plansBefore.map(strip),
+    );
+    await suite.waitEvent('default', 'inv', 'InvalidCatalog', 'Warning');
 
     // not even the shape of a catalog: every schema violation, still InvalidCatalog
     osb.script('catalog', { body: { services: [{ id: 'x', name: 'x', plans: [{ id: 'y', name: 'y' }] }] } });
-    await relist('inv');
+    await suite.relist('inv');
     const shape = await eventually(async () => {
-      const c = ready(await api.get<Broker>(clusterServiceBrokerResource, undefined, 'inv'));
+      const c = condition(
+        await suite.api.get<Broker>(clusterServiceBrokerResource, undefined, 'inv'),
+        'Ready',
+      );
       return c?.reason === 'InvalidCatalog' && c.message?.includes('required property') && c;
     });
     expect(shape.message).toContain("must have required property 'bindable'");
     expect(shape.message).toContain("body/services/0/plans/0 must have required property 'description'");
-    expect((await entries(clusterServiceClassResource, 'inv')).map(strip)).toEqual(classesBefore.map(strip));
+    expect((await suite.catalogEntries(clusterServiceClassResource, 'inv')).map(strip)).toEqual(
+      classesBefore.map(strip),
+    );
 
     osb.script('catalog', { body: good });
-    await relist('inv');
-    await waitReady(clusterServiceBrokerResource, 'inv');
+    await suite.relist('inv');
+    await suite.brokerReady(clusterServiceBrokerResource, 'inv');
   });
 
   it('reports a broker that cannot be reached and recovers with backoff', async () => {
-    const osb = await broker(simpleCatalog('down', 1, 1));
+    const osb = await suite.startBroker({ catalog: simpleCatalog('down', 1, 1) });
     // twice: the error stays on the broker for at least one backoff step
     osb.script('catalog', { status: 500, times: 2 });
-    await createClusterBroker('down', osb.url);
+    await suite.createClusterBroker('down', osb.url);
     const cond = await waitCondition('down', 'ErrorFetchingCatalog');
     expect(cond.message).toMatch(
       /^Error fetching catalog\. Error getting broker catalog: GetCatalog on broker down: HTTP 500/,
     );
     await eventually(async () => {
-      const b = await api.get<Broker>(clusterServiceBrokerResource, undefined, 'down');
+      const b = await suite.api.get<Broker>(clusterServiceBrokerResource, undefined, 'down');
       return (b?.status as { operationStartTime?: string })?.operationStartTime !== undefined;
     });
-    const b = await waitReady(clusterServiceBrokerResource, 'down');
+    const b = await suite.brokerReady(clusterServiceBrokerResource, 'down');
     expect((b.status as { operationStartTime?: string }).operationStartTime).toBeUndefined();
     // retried after 1 s, then 2 s (the test's cap), not at once
     const gets = osb.requests('catalog').map((g) => g.time.getTime());
     expect(gets).toHaveLength(3);
     expect(gets[1] - gets[0]).toBeGreaterThanOrEqual(950);
     expect(gets[2] - gets[1]).toBeGreaterThanOrEqual(1900);
-    await eventually(async () =>
-      (await events('down')).some((e) => e.type === 'Warning' && e.reason === 'ErrorFetchingCatalog'),
-    );
-    expect(ready(b)!.lastTransitionTime).toBeDefined();
+    await suite.waitEvent('default', 'down', 'ErrorFetchingCatalog', 'Warning');
+    expect(condition(b, 'Ready')!.lastTransitionTime).toBeDefined();
   });
 
   it('relists every relistDuration, never by itself when Manual, and on a relistRequests bump', async () => {
-    const periodic = await broker(simpleCatalog('dur', 1, 1));
-    const manual = await broker(simpleCatalog('man', 1, 1));
-    await createClusterBroker('man', manual.url, { relistBehavior: 'Manual' });
-    await createClusterBroker('dur', periodic.url, { relistBehavior: 'Duration', relistDuration: '1s' });
-    await waitReady(clusterServiceBrokerResource, 'man');
-    const readyAt = ready(await waitReady(clusterServiceBrokerResource, 'dur'))!.lastTransitionTime;
+    const periodic = await suite.startBroker({ catalog: simpleCatalog('dur', 1, 1) });
+    const manual = await suite.startBroker({ catalog: simpleCatalog('man', 1, 1) });
+    await suite.createClusterBroker('man', manual.url, { relistBehavior: 'Manual' });
+    await suite.createClusterBroker('dur', periodic.url, {
+      relistBehavior: 'Duration',
+      relistDuration: '1s',
+    });
+    await suite.brokerReady(clusterServiceBrokerResource, 'man');
+    const readyAt = condition(
+      await suite.brokerReady(clusterServiceBrokerResource, 'dur'),
+      'Ready',
+    )!.lastTransitionTime;
     await eventually(async () => periodic.requests('catalog').length >= 3, 10_000);
     // the periodic broker relisted twice meanwhile; the manual one was left alone
     expect(manual.requests('catalog')).toHaveLength(1);
     // relists that change nothing do not move the condition
     expect(
-      ready(await api.get<Broker>(clusterServiceBrokerResource, undefined, 'dur'))!.lastTransitionTime,
+      condition(await suite.api.get<Broker>(clusterServiceBrokerResource, undefined, 'dur'), 'Ready')!
+        .lastTransitionTime,
     ).toBe(readyAt);
 
-    await relist('man');
+    await suite.relist('man');
     await eventually(async () => manual.requests('catalog').length === 2);
-    await waitReady(clusterServiceBrokerResource, 'man');
+    await suite.brokerReady(clusterServiceBrokerResource, 'man');
   });
 
   it('deletes its classes and plans, then its finalizer, when deleted', async () => {
-    const osb = await broker(simpleCatalog('del', 3, 2));
-    await createClusterBroker('del', osb.url);
-    await waitReady(clusterServiceBrokerResource, 'del');
-    expect(await entries(clusterServiceClassResource, 'del')).toHaveLength(3);
-    expect(await entries(clusterServicePlanResource, 'del')).toHaveLength(6);
+    const osb = await suite.startBroker({ catalog: simpleCatalog('del', 3, 2) });
+    await suite.createClusterBroker('del', osb.url);
+    await suite.brokerReady(clusterServiceBrokerResource, 'del');
+    expect(await suite.catalogEntries(clusterServiceClassResource, 'del')).toHaveLength(3);
+    expect(await suite.catalogEntries(clusterServicePlanResource, 'del')).toHaveLength(6);
 
-    await api.delete(clusterServiceBrokerResource, undefined, 'del');
-    await eventually(async () => !(await api.get(clusterServiceBrokerResource, undefined, 'del')));
-    expect(await entries(clusterServiceClassResource, 'del')).toHaveLength(0);
-    expect(await entries(clusterServicePlanResource, 'del')).toHaveLength(0);
-    await eventually(async () =>
-      (await events('del')).some((e) => e.reason === 'DeletedClusterServiceBrokerSuccessfully'),
-    );
+    await suite.api.delete(clusterServiceBrokerResource, undefined, 'del');
+    await eventually(async () => !(await suite.api.get(clusterServiceBrokerResource, undefined, 'del')));
+    expect(await suite.catalogEntries(clusterServiceClassResource, 'del')).toHaveLength(0);
+    expect(await suite.catalogEntries(clusterServicePlanResource, 'del')).toHaveLength(0);
+    await suite.waitEvent('default', 'del', 'DeletedClusterServiceBrokerSuccessfully');
     await eventually(
-      async () => (await gaugeValue('servicecatalog_broker_service_class_count', 'del')) === undefined,
+      async () =>
+        (await suite.gauge('servicecatalog_broker_service_class_count', { broker: 'del' })) === undefined,
     );
   });
 });
@@ -668,26 +568,27 @@ describe('ClusterServiceBroker', () => {
 describe('ServiceBroker', () => {
   it('creates ServiceClasses and ServicePlans in its namespace, with bearer auth from a Secret there', async () => {
     const ns = 'team-a';
-    await api.create(namespaceResource, { metadata: { name: ns } });
-    const osb = await broker(simpleCatalog('nsb', 2, 1), { bearer: { token: 'tkn-123' } });
-    const created = await api.create<Broker>(serviceBrokerResource, {
+    await suite.api.create(namespaceResource, { metadata: { name: ns } });
+    const osb = await suite.startBroker({
+      catalog: simpleCatalog('nsb', 2, 1),
+      auth: { bearer: { token: 'tkn-123' } },
+    });
+    const created = await suite.api.create<Broker>(serviceBrokerResource, {
       metadata: { name: 'nsb', namespace: ns },
       spec: { url: osb.url, authInfo: { bearer: { secretRef: { name: 'nsb-token' } } } },
     });
     const cond = await waitCondition('nsb', 'ErrorGettingAuthCredentials', ns, serviceBrokerResource);
     expect(cond.message).toContain(`Secret "${ns}/nsb-token" not found`);
-    await eventually(async () =>
-      (await events('nsb', ns)).some((e) => e.reason === 'ErrorGettingAuthCredentials'),
-    );
+    await suite.waitEvent(ns, 'nsb', 'ErrorGettingAuthCredentials');
 
-    await api.create(secretResource, {
+    await suite.api.create(secretResource, {
       metadata: { name: 'nsb-token', namespace: ns },
       stringData: { token: 'tkn-123' },
     });
-    await waitReady(serviceBrokerResource, 'nsb', ns);
+    await suite.brokerReady(serviceBrokerResource, 'nsb', ns);
     expect(osb.requests('catalog').every((g) => g.headers.authorization === 'Bearer tkn-123')).toBe(true);
 
-    const classes = await entries(serviceClassResource, 'nsb', ns);
+    const classes = await suite.catalogEntries(serviceClassResource, 'nsb', ns);
     expect(classes.map((c) => [c.metadata.namespace, c.metadata.name])).toEqual([
       [ns, 'nsb-svc-0'],
       [ns, 'nsb-svc-1'],
@@ -703,7 +604,7 @@ describe('ServiceBroker', () => {
       },
     ]);
     expect(classes[0].spec).toMatchObject({ serviceBrokerName: 'nsb', externalID: 'nsb-svc-0' });
-    const plans = await entries(servicePlanResource, 'nsb', ns);
+    const plans = await suite.catalogEntries(servicePlanResource, 'nsb', ns);
     expect(
       plans.map((p) => [
         p.metadata.namespace,
@@ -714,13 +615,13 @@ describe('ServiceBroker', () => {
       [ns, 'nsb-plan-0-0', 'nsb-svc-0'],
       [ns, 'nsb-plan-1-0', 'nsb-svc-1'],
     ]);
-    expect(await gaugeValue('servicecatalog_broker_service_class_count', `${ns}/nsb`)).toBe(2);
+    expect(await suite.gauge('servicecatalog_broker_service_class_count', { broker: `${ns}/nsb` })).toBe(2);
     // nothing cluster-scoped
-    expect(await entries(clusterServiceClassResource, 'nsb')).toHaveLength(0);
+    expect(await suite.catalogEntries(clusterServiceClassResource, 'nsb')).toHaveLength(0);
 
-    await api.delete(serviceBrokerResource, ns, 'nsb');
-    await eventually(async () => !(await api.get(serviceBrokerResource, ns, 'nsb')));
-    expect(await entries(serviceClassResource, 'nsb', ns)).toHaveLength(0);
-    expect(await entries(servicePlanResource, 'nsb', ns)).toHaveLength(0);
+    await suite.api.delete(serviceBrokerResource, ns, 'nsb');
+    await eventually(async () => !(await suite.api.get(serviceBrokerResource, ns, 'nsb')));
+    expect(await suite.catalogEntries(serviceClassResource, 'nsb', ns)).toHaveLength(0);
+    expect(await suite.catalogEntries(servicePlanResource, 'nsb', ns)).toHaveLength(0);
   });
 });

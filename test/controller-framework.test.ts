@@ -6,7 +6,7 @@ import type { KubeObject } from '../api-types/meta';
 import { clusterIdKey, getOrCreateClusterId } from '../controller-manager/cluster-id';
 import { Controller, controllerMetrics } from '../controller-manager/framework/controller';
 import { Recorder } from '../controller-manager/framework/events';
-import { InformerFactory, keyOf } from '../controller-manager/framework/informers';
+import { InformerFactory, keyOf } from '../pkg/kube/informers';
 import { WorkQueue, type RateLimiterOptions } from '../controller-manager/framework/queue';
 import { updateStatus } from '../controller-manager/framework/status';
 import { kubeconfig } from '../hack/lib/kubeconfig';

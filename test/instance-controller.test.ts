@@ -1,5 +1,4 @@
 import {
-  clusterServiceBrokerResource,
   clusterServicePlanResource,
   serviceBindingResource,
   serviceBrokerResource,
@@ -7,26 +6,15 @@ import {
   servicePlanResource,
   type ServiceBinding,
 } from '../api-types';
-import { configMapResource, secretResource, type ConfigMap } from '../api-types/core';
-import type { KubeObject } from '../api-types/meta';
+import { secretResource } from '../api-types/core';
 import { parametersSchemaViolations } from '../controller-manager/controllers/catalog';
 import { buildParameters, ParametersError } from '../controller-manager/controllers/parameters';
 import { KubeError } from '../pkg/kube/client';
 import { eventually } from './harness';
-import {
-  checksum,
-  cond,
-  draft04,
-  Fixture,
-  gaps,
-  startSuite,
-  testCatalog,
-  type Suite,
-} from './instance-fixture';
+import { condition, draft04, type ControllerEnv, type Obj } from './harness/controllers';
+import { checksum, Fixture, gaps, startSuite, testCatalog } from './instance-fixture';
 
-type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-
-let suite: Suite;
+let suite: ControllerEnv;
 
 beforeAll(async () => {
   suite = await startSuite();
@@ -40,20 +28,6 @@ afterEach(() => {
   // a well-behaved platform leaves a strict broker nothing to complain about
   for (const b of suite.brokers) expect(b.violations()).toEqual([]);
 });
-
-const clusterId = async () =>
-  (await suite.api.get<ConfigMap>(configMapResource, 'default', 'cluster-info'))!.data!.id;
-
-async function relist(name: string): Promise<void> {
-  const b = (await suite.api.get<Obj>(clusterServiceBrokerResource, undefined, name))!;
-  await suite.api.patch(clusterServiceBrokerResource, undefined, name, {
-    spec: { relistRequests: ((b.spec?.relistRequests as number | undefined) ?? 0) + 1 },
-  });
-}
-
-async function deleteInstance(f: Fixture, name: string): Promise<void> {
-  await suite.api.delete(serviceInstanceResource, f.namespace, name);
-}
 
 /** What the binding controller would do once a binding is deleted: let it go. */
 async function releaseBinding(f: Fixture, name: string): Promise<void> {
@@ -75,7 +49,7 @@ describe('provisioning', () => {
       status: 201,
       body: { dashboard_url: 'https://dash.example/sync', vendor_extension: { x: 1 } },
     });
-    await f.secret('creds', { extra: JSON.stringify({ name: 'from-secret' }) });
+    await f.createSecret('creds', { extra: JSON.stringify({ name: 'from-secret' }) });
     await f.instance('db', {
       parameters: { size: 'm' },
       parametersFrom: [{ secretKeyRef: { name: 'creds', key: 'extra' } }],
@@ -88,12 +62,12 @@ describe('provisioning', () => {
     expect(put.body).toEqual({
       service_id: f.ids.db,
       plan_id: f.ids.plans.small,
-      organization_guid: await clusterId(),
+      organization_guid: await suite.clusterId(),
       space_guid: f.namespaceUID,
       context: {
         platform: 'kubernetes',
         namespace: f.namespace,
-        clusterid: await clusterId(),
+        clusterid: await suite.clusterId(),
         instance_name: 'db',
       },
       parameters: { size: 'm', name: 'from-secret' },
@@ -124,12 +98,12 @@ describe('provisioning', () => {
       clusterServicePlanRef: { name: f.ids.plans.small },
     });
     const s = inst.status!;
-    expect(cond(inst, 'Ready')).toMatchObject({
+    expect(condition(inst, 'Ready')).toMatchObject({
       status: 'True',
       reason: 'ProvisionedSuccessfully',
       message: 'The instance was provisioned successfully',
     });
-    expect(cond(inst, 'Failed')).toBeUndefined();
+    expect(condition(inst, 'Failed')).toBeUndefined();
     expect(s).toMatchObject({
       currentOperation: '',
       provisionStatus: 'Provisioned',
@@ -211,15 +185,15 @@ describe('provisioning', () => {
     const f = await Fixture.create(suite, 'late', { register: false });
     await f.instance('early');
     const missing = await f.waitReason('early', 'Ready', 'ReferencesNonexistentServiceClass');
-    expect(cond(missing, 'Ready')!.status).toBe('False');
-    expect(cond(missing, 'Ready')!.message).toContain('ClusterServiceClass (ExternalName: "late-db")');
+    expect(condition(missing, 'Ready')!.status).toBe('False');
+    expect(condition(missing, 'Ready')!.message).toContain('ClusterServiceClass (ExternalName: "late-db")');
     expect((await f.waitEvent('early', 'ReferencesNonexistentServiceClass')).type).toBe('Warning');
 
     await f.register();
     await f.waitReady('early');
     await f.instance('wrong-plan', { clusterServicePlanExternalName: 'nope' });
     const noPlan = await f.waitReason('wrong-plan', 'Ready', 'ReferencesNonexistentServicePlan');
-    expect(cond(noPlan, 'Ready')!.message).toContain('(ExternalName: "nope")');
+    expect(condition(noPlan, 'Ready')!.message).toContain('(ExternalName: "nope")');
     expect(f.broker.requests('provision', { instanceId: noPlan.spec!.externalID })).toHaveLength(0);
     // the user fixes the plan: resolved and provisioned
     await f.patchSpec('wrong-plan', { clusterServicePlanExternalName: 'large', parameters: null });
@@ -234,7 +208,7 @@ describe('provisioning', () => {
     const catalog = testCatalog('rm');
     catalog.services[0].plans = catalog.services[0].plans.filter((p) => p.name !== 'small');
     f.broker.script('catalog', { body: catalog });
-    await relist('rm');
+    await suite.relist('rm');
     // the controller's cache too, or it would (rightly) still take the plan as offered
     const cached = suite.manager.informers.for<Obj>(clusterServicePlanResource);
     await eventually(
@@ -243,9 +217,12 @@ describe('provisioning', () => {
 
     await f.instance('new');
     const refused = await f.waitReason('new', 'Failed', 'ReferencesDeletedServicePlan');
-    expect(cond(refused, 'Failed')!.status).toBe('True');
-    expect(cond(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'ReferencesDeletedServicePlan' });
-    expect(cond(refused, 'Ready')!.message).toContain('has been deleted; cannot provision.');
+    expect(condition(refused, 'Failed')!.status).toBe('True');
+    expect(condition(refused, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ReferencesDeletedServicePlan',
+    });
+    expect(condition(refused, 'Ready')!.message).toContain('has been deleted; cannot provision.');
     expect(f.requests('provision', refused)).toHaveLength(0);
 
     // parameters of the existing instance can still change
@@ -273,7 +250,7 @@ describe('asynchronous operations and polling', () => {
       lastOperation: operation,
       dashboardURL: `${f.broker.url}/dashboard/${polling.spec!.externalID}`,
     });
-    expect(cond(polling, 'Ready')).toMatchObject({ status: 'False', reason: 'Provisioning' });
+    expect(condition(polling, 'Ready')).toMatchObject({ status: 'False', reason: 'Provisioning' });
     const inst = await f.waitReady('q');
 
     const polls = f.requests('lastOperation', inst);
@@ -314,10 +291,14 @@ describe('asynchronous operations and polling', () => {
     const done = await f.waitFor(
       'q',
       (i) =>
-        cond(i, 'OrphanMitigation')?.reason === 'OrphanMitigationSuccessful' && !i.status?.currentOperation,
+        condition(i, 'OrphanMitigation')?.reason === 'OrphanMitigationSuccessful' &&
+        !i.status?.currentOperation,
     );
-    expect(cond(done, 'Failed')).toMatchObject({ status: 'True', reason: 'ErrorReconciliationRetryTimeout' });
-    expect(cond(done, 'Failed')!.message).toContain('maximum_polling_duration (1s)');
+    expect(condition(done, 'Failed')).toMatchObject({
+      status: 'True',
+      reason: 'ErrorReconciliationRetryTimeout',
+    });
+    expect(condition(done, 'Failed')!.message).toContain('maximum_polling_duration (1s)');
     expect(done.status).toMatchObject({ provisionStatus: 'NotProvisioned', deprovisionStatus: 'Succeeded' });
     const [del] = f.requests('deprovision', done);
     expect(del.query).toEqual({
@@ -368,9 +349,9 @@ describe('asynchronous operations and polling', () => {
     });
     const done = await f.waitFor(
       'q',
-      (i) => cond(i, 'OrphanMitigation')?.status === 'False' && !i.status?.currentOperation,
+      (i) => condition(i, 'OrphanMitigation')?.status === 'False' && !i.status?.currentOperation,
     );
-    expect(cond(done, 'Failed')).toMatchObject({
+    expect(condition(done, 'Failed')).toMatchObject({
       status: 'True',
       reason: 'ProvisionCallFailed',
       message: 'Provision call failed: out of capacity',
@@ -387,7 +368,7 @@ describe('asynchronous operations and polling', () => {
 describe('updating', () => {
   it('U1, U4: sends only the parameters that changed (a changed parametersFrom Secret too), previous_values, no plan_id, keeps dashboard_url', async () => {
     const f = await Fixture.create(suite, 'upd');
-    await f.secret('s', { p: JSON.stringify({ name: 'one' }) });
+    await f.createSecret('s', { p: JSON.stringify({ name: 'one' }) });
     await f.instance('db', { parametersFrom: [{ secretKeyRef: { name: 's', key: 'p' } }] });
     const ready = await f.waitReady('db');
     const dashboard = ready.status!.dashboardURL;
@@ -405,14 +386,14 @@ describe('updating', () => {
       context: {
         platform: 'kubernetes',
         namespace: f.namespace,
-        clusterid: await clusterId(),
+        clusterid: await suite.clusterId(),
         instance_name: 'db',
       },
       parameters: { size: 'm' },
       previous_values: { plan_id: f.ids.plans.small },
     });
     inst = await f.waitReady('db');
-    expect(cond(inst, 'Ready')!.reason).toBe('InstanceUpdatedSuccessfully');
+    expect(condition(inst, 'Ready')!.reason).toBe('InstanceUpdatedSuccessfully');
     expect(inst.status!.dashboardURL).toBe(dashboard);
     expect(inst.status!.externalProperties!.parameters).toEqual({ size: 'm', name: '<redacted>' });
 
@@ -422,7 +403,7 @@ describe('updating', () => {
     });
     inst = await f.waitFor(
       'db',
-      (i) => f.requests('update', i).length === 2 && cond(i, 'Ready')?.status === 'True',
+      (i) => f.requests('update', i).length === 2 && condition(i, 'Ready')?.status === 'True',
     );
     expect(f.requests('update', inst)[1].body).toMatchObject({ parameters: { name: 'two' } });
     expect(inst.status!.externalProperties!.parameterChecksum).toBe(checksum({ size: 'm', name: 'two' }));
@@ -439,7 +420,7 @@ describe('updating', () => {
       'db',
       (i) =>
         i.status?.externalProperties?.clusterServicePlanExternalID === f.ids.plans.large &&
-        cond(i, 'Ready')?.status === 'True',
+        condition(i, 'Ready')?.status === 'True',
     );
     const [patch] = f.requests('update', inst);
     expect(patch.body).toMatchObject({
@@ -493,7 +474,7 @@ describe('updating', () => {
     f.broker.script('update', { status: 400, description: 'bad size', times: 1 });
     await f.patchSpec('db', { parameters: { size: 'l' } });
     let inst = await f.waitReason('db', 'Failed', 'UpdateInstanceCallFailed');
-    expect(cond(inst, 'Ready')).toMatchObject({ status: 'False', reason: 'UpdateInstanceCallFailed' });
+    expect(condition(inst, 'Ready')).toMatchObject({ status: 'False', reason: 'UpdateInstanceCallFailed' });
     expect(inst.status).toMatchObject({ currentOperation: '', provisionStatus: 'Provisioned' });
     expect(f.requests('update', inst)).toHaveLength(1);
     expect(f.requests('deprovision', inst)).toHaveLength(0);
@@ -504,7 +485,7 @@ describe('updating', () => {
       { parameters: { size: 'l' } },
       { parameters: { size: 'l' } },
     ]);
-    expect(cond(inst, 'Failed')).toMatchObject({ status: 'False' });
+    expect(condition(inst, 'Failed')).toMatchObject({ status: 'False' });
 
     f.broker.script('update', {
       status: 422,
@@ -516,9 +497,9 @@ describe('updating', () => {
     await f.patchSpec('db', { parameters: { size: 's' } });
     inst = await f.waitFor(
       'db',
-      (i) => cond(i, 'Failed')?.status === 'True' && i.status?.instanceUsable === false,
+      (i) => condition(i, 'Failed')?.status === 'True' && i.status?.instanceUsable === false,
     );
-    expect(cond(inst, 'Failed')!.message).toContain('repeating it will not help');
+    expect(condition(inst, 'Failed')!.message).toContain('repeating it will not help');
     expect(f.requests('update', inst)).toHaveLength(3);
   });
 
@@ -532,13 +513,13 @@ describe('updating', () => {
     expect(f.requests('provision', inst)[0].body).not.toHaveProperty('maintenance_info');
     expect(inst.status).not.toHaveProperty('maintenanceInfo');
 
-    await relist('mnt');
+    await suite.relist('mnt');
     inst = await f.waitFor('db', (i) => i.status?.upgradeAvailable === true);
     expect(f.requests('update', inst)).toHaveLength(0);
     await f.bump('db');
     inst = await f.waitFor(
       'db',
-      (i) => i.status?.maintenanceInfo?.version === '1.2.0' && cond(i, 'Ready')?.status === 'True',
+      (i) => i.status?.maintenanceInfo?.version === '1.2.0' && condition(i, 'Ready')?.status === 'True',
     );
     expect(f.requests('update', inst)[0].body).toEqual({
       service_id: f.ids.db,
@@ -558,7 +539,7 @@ describe('updating', () => {
 
     // the catalog claims 1.3.0 once; the broker itself still runs 1.2.0
     f.broker.script('catalog', { body: testCatalog('mic', { largeMaintenance: '1.3.0' }), times: 1 });
-    await relist('mic');
+    await suite.relist('mic');
     inst = await f.waitFor('db', (i) => i.status?.upgradeAvailable === true);
     const catalogsBefore = f.broker.requests('catalog').length;
     await f.bump('db');
@@ -566,7 +547,7 @@ describe('updating', () => {
       'db',
       (i) =>
         f.requests('update', i).length >= 1 &&
-        cond(i, 'Ready')?.status === 'True' &&
+        condition(i, 'Ready')?.status === 'True' &&
         !i.status?.currentOperation,
     );
     const [upgrade, ...others] = f.requests('update', inst);
@@ -590,7 +571,7 @@ describe('failures and parameters', () => {
     f.broker.script('provision', { status: 400, description: 'no such size', times: 1 });
     await f.instance('db');
     let inst = await f.waitReason('db', 'Failed', 'ClusterServiceBrokerReturnedFailure');
-    expect(cond(inst, 'Ready')).toMatchObject({ status: 'False', reason: 'ProvisionCallFailed' });
+    expect(condition(inst, 'Ready')).toMatchObject({ status: 'False', reason: 'ProvisionCallFailed' });
     expect(inst.status).toMatchObject({
       currentOperation: '',
       provisionStatus: 'NotProvisioned',
@@ -606,7 +587,7 @@ describe('failures and parameters', () => {
     f.broker.script('provision', { status: 400, description: 'no such size', times: 1 });
     await f.instance('other');
     const other = await f.waitReason('other', 'Failed', 'ClusterServiceBrokerReturnedFailure');
-    await deleteInstance(f, 'other');
+    await f.delete('other');
     await f.waitGone('other');
     expect(f.requests('deprovision', other)).toHaveLength(0);
   });
@@ -620,33 +601,33 @@ describe('failures and parameters', () => {
     expect(refused.status).toBe(422);
     expect(refused.message).toContain('spec.parameters.size');
     // from a Secret admission cannot read: the controller catches it before the broker does
-    await f.secret('xl', { p: JSON.stringify({ size: 'xl' }) });
+    await f.createSecret('xl', { p: JSON.stringify({ size: 'xl' }) });
     await f.instance('hidden', {
       parameters: null,
       parametersFrom: [{ secretKeyRef: { name: 'xl', key: 'p' } }],
     });
     const inst = await f.waitReason('hidden', 'Failed', 'ErrorWithParameters');
-    expect(cond(inst, 'Failed')!.message).toContain('parameters.size must be one of "s", "m", "l"');
+    expect(condition(inst, 'Failed')!.message).toContain('parameters.size must be one of "s", "m", "l"');
     expect(f.requests('provision', inst)).toHaveLength(0);
   });
 
   it('reports duplicate parameters and missing Secrets by name, and goes on once the Secret exists', async () => {
     const f = await Fixture.create(suite, 'pfrom');
-    await f.secret('dup', { p: JSON.stringify({ size: 's' }) });
+    await f.createSecret('dup', { p: JSON.stringify({ size: 's' }) });
     await f.instance('dup', { parametersFrom: [{ secretKeyRef: { name: 'dup', key: 'p' } }] });
     const dup = await f.waitReason('dup', 'Ready', 'ErrorWithParameters');
-    expect(cond(dup, 'Ready')!.message).toContain('duplicate entry for parameter "size"');
-    expect(cond(dup, 'Ready')!.message).toContain('Secret "ns-pfrom/dup"');
+    expect(condition(dup, 'Ready')!.message).toContain('duplicate entry for parameter "size"');
+    expect(condition(dup, 'Ready')!.message).toContain('Secret "ns-pfrom/dup"');
 
     await f.instance('later', {
       parameters: null,
       parametersFrom: [{ secretKeyRef: { name: 'later', key: 'p' } }],
     });
     const missing = await f.waitReason('later', 'Ready', 'ErrorWithParameters');
-    expect(cond(missing, 'Ready')!.message).toContain('Secret "ns-pfrom/later"');
-    expect(cond(missing, 'Ready')!.message).toContain('not found');
+    expect(condition(missing, 'Ready')!.message).toContain('Secret "ns-pfrom/later"');
+    expect(condition(missing, 'Ready')!.message).toContain('not found');
     expect((await f.waitEvent('later', 'ErrorWithParameters')).type).toBe('Warning');
-    await f.secret('later', { p: JSON.stringify({ size: 'm' }) });
+    await f.createSecret('later', { p: JSON.stringify({ size: 'm' }) });
     const ok = await f.waitReady('later');
     expect(f.requests('provision', ok)[0].body).toMatchObject({ parameters: { size: 'm' } });
     expect(f.requests('provision', dup)).toHaveLength(0);
@@ -654,7 +635,7 @@ describe('failures and parameters', () => {
 
   it('buildParameters merges, redacts, checksums and names what is wrong', async () => {
     const f = await Fixture.create(suite, 'bp', { register: false });
-    await f.secret('a', { k: JSON.stringify({ x: { deep: [1, 2] } }), list: '[1]', text: 'nope' });
+    await f.createSecret('a', { k: JSON.stringify({ x: { deep: [1, 2] } }), list: '[1]', text: 'nope' });
     const built = await buildParameters(suite.api, f.namespace, {
       parameters: { b: 1 },
       parametersFrom: [{ secretKeyRef: { name: 'a', key: 'k' } }],
@@ -707,9 +688,9 @@ describe('deprovisioning', () => {
       spec: { instanceRef: { name: 'db' } },
     });
     await eventually(async () => f.suite.api.get(serviceBindingResource, f.namespace, 'b'));
-    await deleteInstance(f, 'db');
+    await f.delete('db');
     const blocked = await f.waitReason('db', 'Ready', 'DeprovisionBlockedByExistingCredentials');
-    expect(cond(blocked, 'Ready')!.message).toContain('All associated ServiceBindings must be removed');
+    expect(condition(blocked, 'Ready')!.message).toContain('All associated ServiceBindings must be removed');
     expect(f.requests('deprovision', inst)).toHaveLength(0);
 
     await suite.api.delete(serviceBindingResource, f.namespace, 'b');
@@ -736,7 +717,7 @@ describe('deprovisioning', () => {
       metadata: { name: 'b1', namespace: f.namespace },
       spec: { instanceRef: { name: 'db' } },
     });
-    await deleteInstance(f, 'db');
+    await f.delete('db');
     await f.waitReason('db', 'Ready', 'ServiceBindingsDeletion');
     await releaseBinding(f, 'b1');
     await f.waitGone('db');
@@ -748,7 +729,7 @@ describe('deprovisioning', () => {
     await f.instance('a');
     const a = await f.waitReady('a');
     f.broker.script('deprovision', { async: { outcome: 'gone', inProgressPolls: 1 }, times: 1 });
-    await deleteInstance(f, 'a');
+    await f.delete('a');
     await f.waitGone('a');
     expect(f.requests('lastOperation', a).map((e) => e.status)).toEqual([200, 410]);
 
@@ -756,9 +737,9 @@ describe('deprovisioning', () => {
     const b = await f.waitReady('b');
     f.broker.script('deprovision', { status: 500, times: 1 });
     f.broker.script('deprovision', { status: 500, instanceUsable: false, times: 1 });
-    await deleteInstance(f, 'b');
+    await f.delete('b');
     const failing = await f.waitReason('b', 'Ready', 'DeprovisionCallFailed');
-    expect(cond(failing, 'Ready')!.status).toBe('Unknown');
+    expect(condition(failing, 'Ready')!.status).toBe('Unknown');
     // D4: the broker said the instance is no longer usable (no new bindings)
     expect(failing.status?.instanceUsable).toBe(false);
     await f.waitGone('b');
@@ -771,7 +752,7 @@ describe('deprovisioning', () => {
     await f.instance('c');
     const c = await f.waitReady('c');
     f.broker.script('deprovision', { async: { outcome: 'failed', inProgressPolls: 0 }, times: 1 });
-    await deleteInstance(f, 'c');
+    await f.delete('c');
     await f.waitGone('c');
     expect(f.requests('deprovision', c).map((e) => e.status)).toEqual([202, 200]);
   });
@@ -787,7 +768,7 @@ describe('deprovisioning', () => {
       clusterServicePlanExternalName: 'async',
     });
     const inst = await f.waitFor('q', (i) => i.status?.asyncOpInProgress === true);
-    await deleteInstance(f, 'q');
+    await f.delete('q');
     await f.waitGone('q');
     const [del] = f.requests('deprovision', inst);
     expect(del.query).toMatchObject({ plan_id: f.ids.plans.async });
@@ -799,7 +780,7 @@ describe('deprovisioning', () => {
     await f.instance('db');
     const inst = await f.waitReady('db');
     f.broker.script('deprovision', { status: 503 });
-    await deleteInstance(f, 'db');
+    await f.delete('db');
     await f.waitReason('db', 'Ready', 'DeprovisionCallFailed');
     const calls = () => f.requests('deprovision', inst).length;
     const before = calls();
@@ -823,6 +804,6 @@ describe('metrics', () => {
       /servicecatalog_reconcile_duration_seconds_count\{controller="ServiceInstance"\} [1-9]/,
     );
     expect(text).toMatch(/servicecatalog_service_instances\{condition="Ready",status="True"\} [1-9]/);
-    expect(text).toMatch(/servicecatalog_service_instance_async_operations\{operation="Provision"\} \d/);
+    expect(text).toMatch(/servicecatalog_async_operations_in_flight\{kind="ServiceInstance"\} \d/);
   });
 });

@@ -3,7 +3,8 @@ import type { JournalEntry, ScriptRule } from '../brokers/scripted';
 import type { ControllerManager } from '../controller-manager/manager';
 import { KubeClient } from '../pkg/kube/client';
 import { eventually } from './harness';
-import { cond, Fixture, gaps, startSuite, testCatalog, type Instance, type Suite } from './instance-fixture';
+import { condition, startManager, type ControllerEnv } from './harness/controllers';
+import { Fixture, gaps, startSuite, testCatalog, type Instance } from './instance-fixture';
 
 /**
  * Orphan mitigation per the spec's table, the broker errors that must not cause it, the
@@ -11,7 +12,7 @@ import { cond, Fixture, gaps, startSuite, testCatalog, type Instance, type Suite
  * the controller is what refuses), and a controller killed mid-provision.
  */
 
-let suite: Suite;
+let suite: ControllerEnv;
 
 beforeAll(async () => {
   suite = await startSuite({
@@ -41,12 +42,12 @@ describe('orphan mitigation', () => {
     f.broker.script('deprovision', { status: 500, times: 2 });
     await f.instance('db');
     const mitigating = await f.waitFor('db', (i) => i.status?.orphanMitigationInProgress === true);
-    expect(cond(mitigating, 'OrphanMitigation')).toMatchObject({
+    expect(condition(mitigating, 'OrphanMitigation')).toMatchObject({
       status: 'True',
       reason: 'StartingInstanceOrphanMitigation',
     });
     // the first DELETE may have failed already by the time we look
-    expect(cond(mitigating, 'Ready')!.reason).toMatch(
+    expect(condition(mitigating, 'Ready')!.reason).toMatch(
       /^(StartingInstanceOrphanMitigation|OrphanMitigationFailed)$/,
     );
     expect(mitigating.status?.currentOperation).toBe('Provision');
@@ -64,7 +65,7 @@ describe('orphan mitigation', () => {
     }
     const [g1, g2] = gaps(dels);
     expect(g2).toBeGreaterThan(g1);
-    expect(cond(inst, 'OrphanMitigation')).toMatchObject({
+    expect(condition(inst, 'OrphanMitigation')).toMatchObject({
       status: 'False',
       reason: 'OrphanMitigationSuccessful',
     });
@@ -180,7 +181,7 @@ describe('plan changes the controller refuses', () => {
     await f.waitReady('fixed');
     await f.patchSpec('fixed', { clusterServicePlanExternalName: 'large' });
     const refused = await f.waitReason('fixed', 'Failed', 'PlanNotUpdatable');
-    expect(cond(refused, 'Failed')!.message).toContain('is not plan_updateable');
+    expect(condition(refused, 'Failed')!.message).toContain('is not plan_updateable');
     expect(f.requests('update', refused)).toHaveLength(0);
 
     // queue: the class says no; its plan `async` leaves it to the class, `short` says yes
@@ -228,17 +229,13 @@ describe('controller-managers of their own', () => {
   afterAll(async () => {
     await spare?.shutdown();
     // the suite's own manager again, for stop()
-    suite.manager = suite.newManager();
-    await suite.manager.start();
-    await eventually(async () => suite.manager.controllersRunning, 30_000);
+    await suite.restartManager();
   });
 
   /** Registers the fixture's broker with a first controller-manager, which dies while the broker holds the PUT. */
   async function crashDuringProvision(f: Fixture, name: string, spec: Record<string, unknown> = {}) {
     const first = killable(KubeClient.load(suite.env.kubeconfig()));
-    const m1 = suite.newManager(first.client, { osbApiRequestTimeoutMs: 30_000 });
-    await m1.start();
-    await eventually(async () => m1.controllersRunning, 30_000);
+    const m1 = await startManager(suite.newManager(first.client, { osbApiRequestTimeoutMs: 30_000 }));
     await f.register();
     const created = await f.instance(name, spec);
     // the PUT is at the broker, unanswered
@@ -260,18 +257,18 @@ describe('controller-managers of their own', () => {
   it('gives up after --reconciliation-retry-duration: Failed for good, orphan-mitigated, no more attempts', async () => {
     const f = await Fixture.create(suite, 'giveup', { register: false });
     const m = suite.newManager(undefined, { reconciliationRetryDurationMs: 1500 });
-    await m.start();
     try {
-      await eventually(async () => m.controllersRunning, 30_000);
+      await startManager(m);
       await f.register();
       f.broker.script('provision', { status: 503 });
       await f.instance('db');
       const inst = await f.waitFor(
         'db',
-        (i) => cond(i, 'Failed')?.reason === 'ErrorReconciliationRetryTimeout' && !i.status?.currentOperation,
+        (i) =>
+          condition(i, 'Failed')?.reason === 'ErrorReconciliationRetryTimeout' && !i.status?.currentOperation,
         20_000,
       );
-      expect(cond(inst, 'Failed')).toMatchObject({
+      expect(condition(inst, 'Failed')).toMatchObject({
         status: 'True',
         message: 'Stopping reconciliation retries because too much time has elapsed',
       });

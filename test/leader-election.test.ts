@@ -3,9 +3,10 @@ import { configMapResource, leaseResource, type ConfigMap, type Lease } from '..
 import type { ControllerOptions } from '../controller-manager/context';
 import type { ControllerStarter } from '../controller-manager/controllers';
 import { Controller } from '../controller-manager/framework/controller';
-import { keyOf } from '../controller-manager/framework/informers';
+import { keyOf } from '../pkg/kube/informers';
 import { LeaderElector, type LeaderElectionTimings } from '../controller-manager/framework/leader-election';
 import { ControllerManager } from '../controller-manager/manager';
+import { managerDefaults } from '../hack/lib/controller-manager';
 import { KubeClient, type ResourceType } from '../pkg/kube/client';
 import { createLogger } from '../pkg/logging';
 import { createRegistry } from '../pkg/metrics';
@@ -148,15 +149,7 @@ describe('LeaderElector', () => {
 });
 
 describe('ControllerManager', () => {
-  const controllerOptions: ControllerOptions = {
-    resyncIntervalMs: 5 * 60_000,
-    brokerRelistIntervalMs: 24 * 3600_000,
-    concurrentSyncs: 2,
-    reconciliationRetryDurationMs: 7 * 24 * 3600_000,
-    osbApiRequestTimeoutMs: 60_000,
-    operationPollingMaximumBackoffMs: 20 * 60_000,
-    cascadingDeletion: false,
-  };
+  const controllerOptions: ControllerOptions = { ...managerDefaults.controller, concurrentSyncs: 2 };
   const ca = testCert().ca;
   const dispatcher = new Agent({ connect: { ca } });
   afterAll(async () => {
@@ -209,7 +202,7 @@ describe('ControllerManager', () => {
       client,
       options: controllerOptions,
       leaderElection: { enabled: true, ...timings, resourceName: lease, resourceNamespace: namespace },
-      clusterIdConfigMap: { namespace: 'default', name: 'cluster-info' },
+      clusterIdConfigMap: managerDefaults.clusterIdConfigMap,
       server: { bindAddress: '127.0.0.1', port: 0, tls: testCert() },
       controllers: [starter],
       informerTypes,

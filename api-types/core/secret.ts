@@ -46,6 +46,14 @@ export const SecretSchema = kindSchema(
 );
 export type Secret = Static<typeof SecretSchema> & KubeObject;
 
+/** The value of one key as text: from data (base64), else from stringData. */
+export function secretValue(secret: Secret, key: string): string | undefined {
+  const data = secret.data?.[key];
+  if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
+  const plain = secret.stringData?.[key];
+  return typeof plain === 'string' ? plain : undefined;
+}
+
 export const secretResource: ResourceDefinition = {
   group: coreGroup,
   version: coreVersion,

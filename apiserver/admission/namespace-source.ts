@@ -1,15 +1,9 @@
-import {
-  ApiException,
-  CoreV1Api,
-  makeInformer,
-  type KubeConfig,
-  type V1Namespace,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api-types/meta';
-import { SharedInformer } from '../../controller-manager/framework/informers';
+import { SharedInformer } from '../../pkg/kube/informers';
 import type { Logger } from '../../pkg/logging';
 import type { CachedInformer } from '../../pkg/kube/client';
-import { withTimeout } from '../auth/cluster';
+import { clientNode, withTimeout } from '../auth/cluster';
 import type { ObjectReader } from './types';
 
 /** Where NamespaceLifecycle learns which namespaces exist and which are being deleted. */
@@ -49,6 +43,7 @@ export class ClusterNamespaces implements NamespaceSource {
   private readonly started: Promise<void>;
 
   constructor(kc: KubeConfig, log: Logger) {
+    const { CoreV1Api, makeInformer } = clientNode();
     this.api = kc.makeApiClient(CoreV1Api);
     const inf = makeInformer<V1Namespace>(kc, '/api/v1/namespaces', () => this.api.listNamespace());
     this.informer = new SharedInformer(namespaceType, inf as unknown as CachedInformer<KubeObject>, log);
@@ -74,7 +69,7 @@ export class ClusterNamespaces implements NamespaceSource {
       const ns = await withTimeout(this.api.readNamespace({ name }), 10_000, `reading namespace ${name}`);
       return ns as KubeObject;
     } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
+      if (e instanceof clientNode().ApiException && e.code === 404) return undefined;
       throw e;
     }
   }

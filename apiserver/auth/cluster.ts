@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type * as ClientNode from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { RequestHeaderConfig } from './requestheader';
 
 const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -8,8 +9,17 @@ const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
  * The cluster to delegate to: the kubeconfig at `path`, else the in-cluster service account (as
  * client-go's InClusterConfig), else none.
  */
+/**
+ * @kubernetes/client-node costs some 70 MB of memory; a standalone server never needs it, so it is
+ * loaded only when the server talks to a cluster.
+ */
+export function clientNode(): typeof ClientNode {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@kubernetes/client-node') as typeof ClientNode;
+}
+
 export function loadKubeConfig(path: string | undefined): KubeConfig | undefined {
-  const kc = new KubeConfig();
+  const kc = new (clientNode().KubeConfig)();
   if (path) {
     kc.loadFromFile(path);
     return kc;
@@ -78,7 +88,7 @@ export async function readAuthenticationConfigMap(
   kc: KubeConfig,
   timeoutMs = 10_000,
 ): Promise<ClusterAuthenticationConfig | undefined> {
-  const api = kc.makeApiClient(CoreV1Api);
+  const api = kc.makeApiClient(clientNode().CoreV1Api);
   try {
     const cm = await withTimeout(
       api.readNamespacedConfigMap(authenticationConfigMap),

@@ -1,4 +1,5 @@
-import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReviewSpec } from '@kubernetes/client-node';
+import type { AuthorizationV1Api, KubeConfig, V1SubjectAccessReviewSpec } from '@kubernetes/client-node';
+import { clientNode } from './cluster';
 import { internalError } from '../rest/errors';
 import { DecisionCache } from './cache';
 import { withTimeout } from './cluster';
@@ -46,7 +47,7 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
     kc: KubeConfig,
     private readonly opts: SubjectAccessReviewOptions,
   ) {
-    this.api = kc.makeApiClient(AuthorizationV1Api);
+    this.api = kc.makeApiClient(clientNode().AuthorizationV1Api);
   }
 
   async authorize(attrs: AuthorizationAttributes): Promise<Decision> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { clientNode } from './cluster';
 import type { UserInfo } from '../registry/strategy';
 import type { TokenAuthenticator } from './bearer';
 import { DecisionCache } from './cache';
@@ -24,7 +25,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
     kc: KubeConfig,
     private readonly opts: TokenReviewOptions,
   ) {
-    this.api = kc.makeApiClient(AuthenticationV1Api);
+    this.api = kc.makeApiClient(clientNode().AuthenticationV1Api);
   }
 
   async authenticateToken(token: string): Promise<UserInfo | undefined> {

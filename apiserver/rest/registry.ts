@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { jsonEqual } from '../../pkg/json';
-import type { ResourceDefinition } from '../../api-types/resource';
+import { apiVersionOf, type ResourceDefinition } from '../../api-types/resource';
 import {
   DELETE,
   StorageError,
@@ -159,7 +159,7 @@ export class Registry {
       list: async () => [],
     }),
   ) {
-    this.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+    this.apiVersion = apiVersionOf(def);
     this.hasStatus = def.subresources.includes('status');
   }
 

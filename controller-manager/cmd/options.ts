@@ -6,7 +6,7 @@ import { validateTimings } from '../framework/leader-election';
 import type { LeaderElectionOptions } from '../manager';
 
 /** The original's feature gates; only CascadingDeletion changes what this controller-manager does. */
-export const knownFeatureGates: Record<string, boolean> = {
+const knownFeatureGates: Record<string, boolean> = {
   OriginatingIdentity: true,
   OriginatingIdentityLocking: true,
   NamespacedServiceBroker: true,

@@ -1,3 +1,4 @@
+import type { RetryAfterGate } from '../framework/retry-after';
 import { randomUUID } from 'node:crypto';
 import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
 import type {
@@ -17,19 +18,13 @@ import {
   type BindResponse,
   type OriginatingIdentity,
 } from '../../pkg/osb';
+import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
+import { isTrue, setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import type { SharedInformer } from '../framework/informers';
-import {
-  clearFailed,
-  clearOperation,
-  messages,
-  reasons,
-  rfc3339,
-  setCondition,
-  type StatusWriter,
-} from './binding-status';
-import { InjectError, secretData, type BindingSecrets } from './binding-secret';
+import { rfc3339, type StatusWriter } from '../framework/status';
+import { clearFailed, clearOperation, messages, reasons, recordAsyncOperation } from './binding-status';
+import { InjectError, type BindingSecrets } from './binding-secret';
 import { isTarget, type Target, type TargetResolver, type Unresolved } from './binding-target';
 import { describeViolations, parametersSchemaViolations } from './catalog';
 import {
@@ -41,10 +36,10 @@ import {
 } from './parameters';
 
 /** Longest wait scheduled at once (timers overflow past 24.8 days; a resync comes sooner anyway). */
-export const MAX_WAIT_MS = 6 * 3600_000;
+const MAX_WAIT_MS = 6 * 3600_000;
 
 /** What to do about a bind the broker did not complete. */
-export type BindFailure =
+type BindFailure =
   /** The outcome is uncertain: the broker may hold a binding; unbind until it says it does not. */
   | { kind: 'orphan'; message: string }
   /** Refused for good (until the spec changes). `unbindRequired`: the broker may hold a binding under this id. */
@@ -52,12 +47,12 @@ export type BindFailure =
   /** Worth trying again later with the same request. */
   | { kind: 'retry'; reason: string; message: string; retryAfterSeconds?: number };
 
-export type BindOutcome =
+type BindOutcome =
   | { kind: 'done'; status: number; body: BindResponse }
   | { kind: 'async'; operation?: string; retryAfterSeconds?: number }
   | { kind: 'failed'; failure: BindFailure };
 
-const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
+export const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * Classifies a failed bind by the OSB spec's orphan mitigation table: a timeout, a 5xx, a
@@ -65,7 +60,7 @@ const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * connection failures never reached the broker (retry); 400, 409, 422 are refusals that an
  * identical request would meet again (terminal); ConcurrencyError waits for the other operation.
  */
-export function classifyBindError(e: unknown, retrievable: boolean): BindFailure {
+function classifyBindError(e: unknown, retrievable: boolean): BindFailure {
   const message = describe(e);
   if (needsOrphanMitigation(e)) return { kind: 'orphan', message };
   if (!isOSBError(e)) return { kind: 'retry', reason: reasons.bindCallFailed, message };
@@ -122,7 +117,7 @@ const requirements = [
  * route_forwarding and volume_mount; the spec lets the platform consider the response invalid,
  * and this one does (a 201 or fetched binding then gets orphan mitigation, like a malformed one).
  */
-export function responseProblem(t: Target, body: BindResponse): string | undefined {
+function responseProblem(t: Target, body: BindResponse): string | undefined {
   const extra = requirements.filter(
     ([field, need]) => body[field] !== undefined && !t.requires.includes(need),
   );
@@ -139,7 +134,7 @@ const timestamp = (s: string | undefined): string | undefined => {
 };
 
 /** endpoints, expires_at and renew_before of a response, as status stores them. */
-export function applyBindingMetadata(status: ServiceBindingStatus, body: BindResponse): void {
+function applyBindingMetadata(status: ServiceBindingStatus, body: BindResponse): void {
   const endpoints: BindingEndpoint[] | undefined = body.endpoints?.map((e) => ({
     host: e.host,
     ports: [...e.ports],
@@ -172,7 +167,8 @@ const waitResult = (why: Unresolved): ReconcileResult =>
     ? {}
     : { requeue: true };
 
-const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
+/** Again after the broker's Retry-After when it sent one, else after the backoff. */
+export const retryResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
   retryAfterSeconds !== undefined ? { requeueAfterMs: retryAfterSeconds * 1000 } : { requeue: true };
 
 /**
@@ -183,10 +179,11 @@ const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
 export class Binder {
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly writer: StatusWriter,
+    private readonly writer: StatusWriter<ServiceBinding>,
     private readonly resolver: TargetResolver,
     private readonly secrets: BindingSecrets,
     private readonly namespaces: SharedInformer<Namespace>,
+    private readonly retryAfter: RetryAfterGate,
   ) {}
 
   /** Ready False for something the binding waits for; asks to be looked at again later. */
@@ -250,7 +247,7 @@ export class Binder {
       return this.terminal(b, reason, reasons.retryTimeout, `${messages.retryTimeout}: ${message}`);
     }
     await this.writer.write(b, (s) => setCondition(s, 'Ready', 'False', reason, message));
-    return retryAfterSeconds !== undefined ? { requeueAfterMs: retryAfterSeconds * 1000 } : { requeue: true };
+    return retryResult(retryAfterSeconds);
   }
 
   private async failure(b: ServiceBinding, f: BindFailure): Promise<ReconcileResult> {
@@ -295,8 +292,7 @@ export class Binder {
         message: `The broker reported the ServiceInstance ${name} unusable after a failed operation; no new bindings until it is repaired`,
       };
     }
-    const ready = i.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    if (!ready) {
+    if (!isTrue(i, 'Ready')) {
       return {
         reason: reasons.instanceNotReady,
         message: `ServiceBinding cannot begin because referenced ServiceInstance ${name} is not ready`,
@@ -446,12 +442,11 @@ export class Binder {
         return this.failure(b, outcome.failure);
       case 'async':
         await this.writer.write(b, (s) => {
-          s.asyncOpInProgress = true;
-          if (outcome.operation !== undefined) s.lastOperation = outcome.operation;
-          else delete s.lastOperation;
+          recordAsyncOperation(s, outcome.operation);
           setCondition(s, 'Ready', 'False', reasons.binding, messages.binding);
         });
-        return pollResult(outcome.retryAfterSeconds);
+        this.retryAfter.record(bindingId, outcome.retryAfterSeconds);
+        return retryResult(outcome.retryAfterSeconds);
       case 'done':
         return this.inject(b, t, bindingId, outcome.body);
     }
@@ -476,11 +471,14 @@ export class Binder {
         `The asynchronous bind did not finish within ${Math.round(limit / 1000)} s (the plan's maximum_polling_duration or --reconciliation-retry-duration) and counts as failed`,
       );
     }
+    const wait = this.retryAfter.wait(bindingId);
+    if (wait > 0) return { requeueAfterMs: wait };
     const state = await this.pollState(t, bindingId, { ...ids, operation: s.lastOperation });
+    this.retryAfter.record(bindingId, state.kind === 'pending' ? state.retryAfterSeconds : undefined);
     switch (state.kind) {
       case 'pending':
         await this.writer.write(b, (x) => setCondition(x, 'Ready', 'False', state.reason, state.message));
-        return pollResult(state.retryAfterSeconds);
+        return retryResult(state.retryAfterSeconds);
       case 'failed':
         return this.startOrphanMitigation(b, state.message);
       case 'succeeded':
@@ -573,8 +571,7 @@ export class Binder {
     body: BindResponse,
   ): Promise<ReconcileResult> {
     try {
-      const data = await secretData(b, body.credentials, this.secrets.read);
-      await this.secrets.write(b, data);
+      await this.secrets.inject(b, body.credentials);
     } catch (e) {
       const message = `Error injecting bind result: ${describe(e)}`;
       if (e instanceof InjectError && e.terminal) {
@@ -630,8 +627,11 @@ export class Binder {
       if (!Number.isNaN(started) && Date.now() - started >= limit) {
         return this.rotationOrphan(b, 'the asynchronous bind of the successor did not finish in time');
       }
+      const wait = this.retryAfter.wait(successor);
+      if (wait > 0) return { requeueAfterMs: wait };
       const state = await this.pollState(t, successor, { ...ids, operation: rot.lastOperation });
-      if (state.kind === 'pending') return pollResult(state.retryAfterSeconds);
+      this.retryAfter.record(successor, state.kind === 'pending' ? state.retryAfterSeconds : undefined);
+      if (state.kind === 'pending') return retryResult(state.retryAfterSeconds);
       if (state.kind === 'failed') return this.rotationOrphan(b, state.message);
       const fetched = await this.fetch(t, successor, ids);
       if (fetched.kind === 'pending') return { requeue: true };
@@ -650,7 +650,8 @@ export class Binder {
           s.rotation.asyncOpInProgress = true;
           if (outcome.operation !== undefined) s.rotation.lastOperation = outcome.operation;
         });
-        return pollResult(outcome.retryAfterSeconds);
+        this.retryAfter.record(successor, outcome.retryAfterSeconds);
+        return retryResult(outcome.retryAfterSeconds);
       case 'failed':
         if (outcome.failure.kind === 'orphan') return this.rotationOrphan(b, outcome.failure.message);
         return this.rotationFailed(b, outcome.failure.message);
@@ -667,8 +668,7 @@ export class Binder {
     body: BindResponse,
   ): Promise<ReconcileResult> {
     try {
-      const data = await secretData(b, body.credentials, this.secrets.read);
-      await this.secrets.write(b, data);
+      await this.secrets.inject(b, body.credentials);
     } catch (e) {
       // API failures are retried as they are: the successor's bind is resent (idempotent) next time
       if (!(e instanceof InjectError)) throw e;

@@ -6,8 +6,9 @@ import {
   type ServiceBinding,
 } from '../../api-types/servicebinding';
 import { jsonEqual } from '../../pkg/json';
-import { apiVersionOf, isAlreadyExists, isConflict, type KubeClient } from '../../pkg/kube/client';
-import type { SharedInformer } from '../framework/informers';
+import { apiVersionOf } from '../../api-types/resource';
+import { isAlreadyExists, isConflict, type KubeClient } from '../../pkg/kube/client';
+import type { SharedInformer } from '../../pkg/kube/informers';
 
 /**
  * The credentials cannot be written into the binding's Secret. `terminal` when trying again with
@@ -180,7 +181,7 @@ export function jsonPath(template: string, data: Value): string {
 const secretKey = /^[-._a-zA-Z0-9]+$/;
 
 /** Reads a Secret of the binding's namespace, fresh from the API. */
-export type SecretReader = (namespace: string, name: string) => Promise<Secret | undefined>;
+type SecretReader = (namespace: string, name: string) => Promise<Secret | undefined>;
 
 /**
  * Applies the transforms in order to the credentials (as the original does: renameKey moves a key
@@ -189,7 +190,7 @@ export type SecretReader = (namespace: string, name: string) => Promise<Secret |
  * key), then writes one Secret key per top-level credential: strings as they are, bytes raw, any
  * other value as JSON. Returns the Secret's `data` (base64).
  */
-export async function secretData(
+async function secretData(
   binding: ServiceBinding,
   credentials: Record<string, unknown> | undefined,
   readSecret: SecretReader,
@@ -279,7 +280,7 @@ async function addKeysFrom(
 // ---------------------------------------------------------------------------------------------
 // The Secret itself
 
-export function bindingOwnerReference(b: ServiceBinding): NonNullable<ObjectMeta['ownerReferences']>[number] {
+function bindingOwnerReference(b: ServiceBinding): NonNullable<ObjectMeta['ownerReferences']>[number] {
   return {
     apiVersion: apiVersionOf(serviceBindingResource),
     kind: serviceBindingResource.kind,
@@ -338,8 +339,13 @@ export class BindingSecrets {
     return undefined;
   }
 
+  /** The credentials, transformed as the binding asks, into its Secret; throws InjectError when they cannot be. */
+  async inject(b: ServiceBinding, credentials: Record<string, unknown> | undefined): Promise<void> {
+    await this.write(b, await secretData(b, credentials, this.read));
+  }
+
   /** Creates or updates the binding's Secret with `data`; throws InjectError when it is someone else's. */
-  async write(b: ServiceBinding, data: Record<string, string>): Promise<void> {
+  private async write(b: ServiceBinding, data: Record<string, string>): Promise<void> {
     const namespace = b.metadata.namespace!;
     const name = secretNameOf(b);
     let existing = this.cache.get(namespace, name);

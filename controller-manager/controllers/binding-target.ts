@@ -3,15 +3,15 @@ import type { KubeObject } from '../../api-types/meta';
 import type { ServiceBinding } from '../../api-types/servicebinding';
 import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
 import type { OSBClient } from '../../pkg/osb';
+import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
-import type { SharedInformer } from '../framework/informers';
-import { brokerClientKey, brokerClients, type Broker } from './broker';
-import { clusterScope, namespacedScope, type CatalogScope } from './catalog';
+import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
 import { reasons } from './binding-status';
+import { isCatalogMiss, lookupCatalog, maximumPollingMs } from './instance-catalog';
 import { AuthCredentialsError } from './osb-clients';
 
-type ClassObj = KubeObject & { spec?: CommonServiceClassSpec & Record<string, unknown> };
-type PlanObj = KubeObject & { spec?: CommonServicePlanSpec & Record<string, unknown> };
+type ClassObj = Entry & { spec?: CommonServiceClassSpec & Record<string, unknown> };
+type PlanObj = Entry & { spec?: CommonServicePlanSpec & Record<string, unknown> };
 
 /** Everything a call to the broker about one binding needs, resolved from the instance it names. */
 export interface Target {
@@ -48,27 +48,17 @@ const scopes = [clusterScope, namespacedScope];
 /** Reads instances, classes, plans and brokers from the shared informers. */
 export class TargetResolver {
   readonly instances: SharedInformer<ServiceInstance>;
-  private readonly classes = new Map<CatalogScope, SharedInformer<ClassObj>>();
-  private readonly plans = new Map<CatalogScope, SharedInformer<PlanObj>>();
-  private readonly brokers = new Map<CatalogScope, SharedInformer<Broker>>();
 
   constructor(private readonly ctx: ControllerContext) {
     this.instances = ctx.informers.for<ServiceInstance>(serviceInstanceResource);
-    for (const scope of scopes) {
-      this.classes.set(scope, ctx.informers.for<ClassObj>(scope.class));
-      this.plans.set(scope, ctx.informers.for<PlanObj>(scope.plan));
-      this.brokers.set(scope, ctx.informers.for<Broker>(scope.broker));
-    }
   }
 
   /** The informers this resolver reads, to wait for before working. */
   informers(): Array<SharedInformer<KubeObject>> {
-    return [
-      this.instances,
-      ...this.classes.values(),
-      ...this.plans.values(),
-      ...this.brokers.values(),
-    ] as unknown as Array<SharedInformer<KubeObject>>;
+    const catalog = (['class', 'plan', 'broker'] as const).flatMap((kind) =>
+      scopes.map((scope) => this.ctx.informers.for(scope[kind])),
+    );
+    return [this.instances as unknown as SharedInformer<KubeObject>, ...catalog];
   }
 
   instanceOf(b: ServiceBinding): ServiceInstance | undefined {
@@ -100,35 +90,32 @@ export class TargetResolver {
         message: `The class and plan of ServiceInstance "${namespace}/${instanceName}" have not been resolved yet`,
       };
     }
-    const ns = scope.namespaced ? namespace : undefined;
-    const cls = this.classes.get(scope)!.get(ns, className);
-    const plan = this.plans.get(scope)!.get(ns, planName);
-    if (!cls || !plan) {
-      const [kind, name] = !cls ? [scope.class.kind, className] : [scope.plan.kind, planName];
-      return {
-        reason: reasons.instanceRefsUnresolved,
-        message: `The ${kind} "${name}" of ServiceInstance "${namespace}/${instanceName}" does not exist`,
-      };
+    const found = await lookupCatalog<ClassObj, PlanObj>(this.ctx, instance, scope, true);
+    if (isCatalogMiss(found)) {
+      switch (found.missing) {
+        case 'class':
+        case 'plan':
+          return {
+            reason: reasons.instanceRefsUnresolved,
+            message: `The ${scope[found.missing].kind} "${found.name}" of ServiceInstance "${namespace}/${instanceName}" does not exist`,
+          };
+        case 'broker':
+          return {
+            reason: reasons.nonexistentBroker,
+            message: `The ${scope.broker.kind} "${found.name}" of ${scope.class.kind} "${className}" does not exist`,
+          };
+        case 'client':
+          return {
+            reason:
+              found.error instanceof AuthCredentialsError
+                ? reasons.authCredentials
+                : reasons.nonexistentBroker,
+            message: `Cannot call ${scope.broker.kind} "${found.name}": ${found.error.message}`,
+          };
+      }
     }
-    const brokerName = String(cls.spec?.[scope.brokerNameField] ?? '');
-    const broker = this.brokers.get(scope)!.get(ns, brokerName);
-    if (!broker) {
-      return {
-        reason: reasons.nonexistentBroker,
-        message: `The ${scope.broker.kind} "${brokerName}" of ${scope.class.kind} "${className}" does not exist`,
-      };
-    }
-    let client: OSBClient;
-    const key = scope.namespaced ? `${namespace}/${brokerName}` : brokerName;
-    try {
-      client = await brokerClients(this.ctx).get(brokerClientKey(scope.broker.kind, key), broker);
-    } catch (e) {
-      return {
-        reason: e instanceof AuthCredentialsError ? reasons.authCredentials : reasons.nonexistentBroker,
-        message: `Cannot call ${scope.broker.kind} "${brokerName}": ${(e as Error).message}`,
-      };
-    }
-    const maxPolling = plan.spec?.maximumPollingDuration;
+    const { cls, client } = found;
+    const plan = found.plan!;
     return {
       instance,
       instanceId: spec.externalID ?? '',
@@ -141,7 +128,7 @@ export class TargetResolver {
       retrievable: cls.spec?.bindingRetrievable === true,
       rotatable: plan.spec?.bindingRotatable === true,
       requires: cls.spec?.requires ?? [],
-      maxPollingMs: typeof maxPolling === 'number' && maxPolling > 0 ? maxPolling * 1000 : undefined,
+      maxPollingMs: maximumPollingMs(plan),
       client,
     };
   }

@@ -1,24 +1,26 @@
+import type { RetryAfterGate } from '../framework/retry-after';
+import type { ConditionStatus } from '../../api-types/common';
 import {
   serviceBindingResource,
   type ServiceBinding,
   type ServiceBindingStatus,
 } from '../../api-types/servicebinding';
 import { FINALIZER } from '../../apiserver/registry/validation';
-import { isConflict } from '../../pkg/kube/client';
 import { isConcurrencyError, isOSBError, type OriginatingIdentity } from '../../pkg/osb';
+import { keyOf } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
+import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { keyOf } from '../framework/informers';
-import { currentBindingId, rotationDelay } from './binding-bind';
+import { removeFinalizer } from '../framework/finalizer';
+import { rfc3339, type StatusWriter } from '../framework/status';
+import { currentBindingId, describe, retryResult, rotationDelay } from './binding-bind';
 import type { BindingSecrets } from './binding-secret';
 import {
   ABANDON_ANNOTATION,
   clearOperation,
   messages,
   reasons,
-  rfc3339,
-  setCondition,
-  type StatusWriter,
+  recordAsyncOperation,
 } from './binding-status';
 import { isTarget, type Target, type TargetResolver } from './binding-target';
 import { originatingIdentity } from './parameters';
@@ -31,11 +33,6 @@ type UnbindStep =
   | { kind: 'async'; operation?: string; retryAfterSeconds?: number }
   /** Not deleted: DELETE again after a backoff (`restart`: the asynchronous unbind failed, send a new one). */
   | { kind: 'failed'; message: string; retryAfterSeconds?: number; restart: boolean };
-
-const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-const pollResult = (retryAfterSeconds: number | undefined): ReconcileResult =>
-  retryAfterSeconds !== undefined ? { requeueAfterMs: retryAfterSeconds * 1000 } : { requeue: true };
 
 /** The ids a binding was created with (unbind MUST send the binding's own plan_id), or the instance's. */
 function boundIds(s: ServiceBindingStatus, t: Target): { serviceId: string; planId: string } {
@@ -59,10 +56,11 @@ function boundIds(s: ServiceBindingStatus, t: Target): { serviceId: string; plan
 export class Unbinder {
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly writer: StatusWriter,
+    private readonly writer: StatusWriter<ServiceBinding>,
     private readonly resolver: TargetResolver,
     private readonly secrets: BindingSecrets,
     private readonly forget: (key: string) => void,
+    private readonly retryAfter: RetryAfterGate,
   ) {}
 
   /** One DELETE, or one poll of the DELETE in progress. */
@@ -74,6 +72,8 @@ export class Unbinder {
     identity: OriginatingIdentity | undefined,
   ): Promise<UnbindStep> {
     if (state.asyncOpInProgress) {
+      const wait = this.retryAfter.wait(bindingId);
+      if (wait > 0) return { kind: 'async', operation: state.lastOperation, retryAfterSeconds: wait / 1000 };
       try {
         const res = await t.client.pollBindingLastOperation(t.instanceId, bindingId, {
           ...ids,
@@ -81,6 +81,7 @@ export class Unbinder {
         });
         if (res.kind === 'gone' || res.state === 'succeeded') return { kind: 'gone' };
         if (res.state === 'in progress') {
+          this.retryAfter.record(bindingId, res.retryAfterSeconds);
           return { kind: 'async', operation: state.lastOperation, retryAfterSeconds: res.retryAfterSeconds };
         }
         return {
@@ -117,38 +118,25 @@ export class Unbinder {
     }
   }
 
-  /** Removes our finalizer (the API server then deletes the binding). */
-  private async removeFinalizer(b: ServiceBinding): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.ctx.client.update<ServiceBinding>(serviceBindingResource, {
-          ...b,
-          metadata: {
-            ...b.metadata,
-            finalizers: (b.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
-          },
-        });
-        return;
-      } catch (e) {
-        if (!isConflict(e) || attempt >= 5) throw e;
-        const current = await this.ctx.client.get<ServiceBinding>(
-          serviceBindingResource,
-          b.metadata.namespace,
-          b.metadata.name!,
-        );
-        if (
-          !current ||
-          current.metadata.uid !== b.metadata.uid ||
-          !current.metadata.finalizers?.includes(FINALIZER)
-        )
-          return;
-        b = current;
+  /** A DELETE that did not go through: sent again after a backoff (a failed asynchronous one anew). */
+  private async retryStep(
+    b: ServiceBinding,
+    step: Extract<UnbindStep, { kind: 'failed' }>,
+    ready: [ConditionStatus, string, string],
+  ): Promise<ReconcileResult> {
+    await this.writer.write(b, (x) => {
+      if (step.restart) {
+        delete x.asyncOpInProgress;
+        delete x.lastOperation;
       }
-    }
+      setCondition(x, 'Ready', ...ready);
+    });
+    return retryResult(step.retryAfterSeconds);
   }
 
+  /** Lets the binding go: the API server deletes it once our finalizer is gone. */
   private async release(b: ServiceBinding): Promise<ReconcileResult> {
-    await this.removeFinalizer(b);
+    await removeFinalizer(this.ctx.client, serviceBindingResource, b);
     this.forget(keyOf(b));
     return {};
   }
@@ -225,23 +213,12 @@ export class Unbinder {
         return this.release(b);
       case 'async':
         await this.writer.write(b, (x) => {
-          x.asyncOpInProgress = true;
-          if (step.operation !== undefined) x.lastOperation = step.operation;
-          else delete x.lastOperation;
+          recordAsyncOperation(x, step.operation);
           setCondition(x, 'Ready', 'False', reasons.unbinding, messages.unbinding);
         });
-        return pollResult(step.retryAfterSeconds);
+        return retryResult(step.retryAfterSeconds);
       case 'failed':
-        await this.writer.write(b, (x) => {
-          if (step.restart) {
-            delete x.asyncOpInProgress;
-            delete x.lastOperation;
-          }
-          setCondition(x, 'Ready', 'Unknown', reasons.unbindCallFailed, step.message);
-        });
-        return step.retryAfterSeconds !== undefined
-          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
-          : { requeue: true };
+        return this.retryStep(b, step, ['Unknown', reasons.unbindCallFailed, step.message]);
     }
   }
 
@@ -283,29 +260,14 @@ export class Unbinder {
         });
         return {};
       case 'async':
-        await this.writer.write(b, (x) => {
-          x.asyncOpInProgress = true;
-          if (step.operation !== undefined) x.lastOperation = step.operation;
-          else delete x.lastOperation;
-        });
-        return pollResult(step.retryAfterSeconds);
+        await this.writer.write(b, (x) => recordAsyncOperation(x, step.operation));
+        return retryResult(step.retryAfterSeconds);
       case 'failed':
-        await this.writer.write(b, (x) => {
-          if (step.restart) {
-            delete x.asyncOpInProgress;
-            delete x.lastOperation;
-          }
-          setCondition(
-            x,
-            'Ready',
-            'False',
-            reasons.orphanMitigationFailed,
-            `Orphan mitigation failed; retrying: ${step.message}`,
-          );
-        });
-        return step.retryAfterSeconds !== undefined
-          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
-          : { requeue: true };
+        return this.retryStep(b, step, [
+          'False',
+          reasons.orphanMitigationFailed,
+          `Orphan mitigation failed; retrying: ${step.message}`,
+        ]);
     }
   }
 
@@ -345,7 +307,7 @@ export class Unbinder {
             ...(step.operation !== undefined ? { lastOperation: step.operation } : {}),
           };
         });
-        return pollResult(step.retryAfterSeconds);
+        return retryResult(step.retryAfterSeconds);
       case 'failed':
         await this.writer.write(b, (x) => {
           x.rotation = step.restart || rot.phase !== 'Unbind' ? base : { ...rot };
@@ -356,9 +318,7 @@ export class Unbinder {
           reasons.unbindCallFailed,
           `Unbinding ${rot.bindingID ?? ''} (rotation) failed; retrying: ${step.message}`,
         );
-        return step.retryAfterSeconds !== undefined
-          ? { requeueAfterMs: step.retryAfterSeconds * 1000 }
-          : { requeue: true };
+        return retryResult(step.retryAfterSeconds);
     }
   }
 }

@@ -1,26 +1,21 @@
+import { RetryAfterGate } from '../framework/retry-after';
 import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
 import { secretResource, type Secret } from '../../api-types/core/secret';
 import type { KubeObject } from '../../api-types/meta';
 import { serviceBindingResource, type ServiceBinding } from '../../api-types/servicebinding';
 import type { ServiceInstance } from '../../api-types/serviceinstance';
+import { keyOf, splitKey, type SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext, RunningController } from '../context';
-import { Controller, type ReconcileResult } from '../framework/controller';
-import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
+import { isTrue, recordConditionEvents } from '../framework/conditions';
+import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import { asyncOperationsGauge, conditionsGauge } from '../framework/metrics';
+import { StatusWriter } from '../framework/status';
 import type { RateLimiterOptions } from '../framework/queue';
 import { Binder, rotationDelay } from './binding-bind';
 import { addKeysFromSource, BindingSecrets, isControlledBy, secretNameOf } from './binding-secret';
-import {
-  asyncOperationsGauge,
-  bindingsGauge,
-  isFailed,
-  isReady,
-  isReconciled,
-  StatusWriter,
-} from './binding-status';
+import { conditionEvents, isReconciled } from './binding-status';
 import { isTarget, TargetResolver } from './binding-target';
 import { Unbinder } from './binding-unbind';
-
-export { reasons, messages, ABANDON_ANNOTATION } from './binding-status';
 
 const KIND = 'ServiceBinding';
 
@@ -33,29 +28,51 @@ const pending = (b: ServiceBinding) =>
  * a rotation step, a poll, a bind, a rotation when renewBefore has passed, or nothing) and hands
  * it to the binder (binding-bind.ts) or unbinder (binding-unbind.ts).
  */
-export class BindingReconciler {
+class BindingReconciler {
   readonly bindings: SharedInformer<ServiceBinding>;
   readonly secrets: SharedInformer<Secret>;
   readonly namespaces: SharedInformer<Namespace>;
   readonly resolver: TargetResolver;
-  readonly writer: StatusWriter;
+  readonly writer: StatusWriter<ServiceBinding>;
   private readonly binder: Binder;
   private readonly unbinder: Unbinder;
   /** Bindings with an asynchronous broker operation being polled (the shared gauge's ServiceBinding count). */
   private readonly polling = new Set<string>();
-  private readonly asyncGauge;
 
   constructor(ctx: ControllerContext, enqueue: (key: string) => void) {
     this.bindings = ctx.informers.for<ServiceBinding>(serviceBindingResource);
     this.secrets = ctx.informers.for<Secret>(secretResource);
     this.namespaces = ctx.informers.for<Namespace>(namespaceResource);
     this.resolver = new TargetResolver(ctx);
-    this.writer = new StatusWriter(ctx, enqueue);
+    this.writer = new StatusWriter<ServiceBinding>(ctx, {
+      type: serviceBindingResource,
+      enqueue,
+      forgetOnceCached: true,
+      onWritten: (before, after) => recordConditionEvents(ctx.recorder, before, after, conditionEvents),
+    });
     const secrets = new BindingSecrets(ctx.client, this.secrets);
-    this.binder = new Binder(ctx, this.writer, this.resolver, secrets, this.namespaces);
-    this.unbinder = new Unbinder(ctx, this.writer, this.resolver, secrets, (key) => this.forget(key));
-    this.asyncGauge = asyncOperationsGauge(ctx.metrics);
-    bindingsGauge(ctx.metrics, this.bindings);
+    const retryAfter = new RetryAfterGate();
+    this.binder = new Binder(ctx, this.writer, this.resolver, secrets, this.namespaces, retryAfter);
+    this.unbinder = new Unbinder(
+      ctx,
+      this.writer,
+      this.resolver,
+      secrets,
+      (key) => this.forget(key),
+      retryAfter,
+    );
+    asyncOperationsGauge(ctx.metrics, KIND, () => this.polling.size);
+    // bindings with no condition yet count as Ready "Unknown"
+    conditionsGauge(
+      ctx.metrics,
+      {
+        name: 'servicecatalog_service_bindings',
+        help: 'ServiceBindings by condition (Ready, Failed) and its status (True, False, Unknown).',
+      },
+      ['Ready', 'Failed'],
+      () => this.bindings.list(),
+      ['Ready'],
+    );
   }
 
   informers(): Array<SharedInformer<KubeObject>> {
@@ -70,11 +87,8 @@ export class BindingReconciler {
   }
 
   private setPolling(key: string, on: boolean): void {
-    const had = this.polling.has(key);
-    if (on === had) return;
     if (on) this.polling.add(key);
     else this.polling.delete(key);
-    this.asyncGauge.set({ kind: KIND }, this.polling.size);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -115,7 +129,7 @@ export class BindingReconciler {
    * binding replaces the credentials. Never for other plans, nor for a binding not Ready.
    */
   private async maybeRotate(b: ServiceBinding): Promise<ReconcileResult> {
-    if (!isReady(b) || isFailed(b)) return {};
+    if (!isTrue(b, 'Ready') || isTrue(b, 'Failed')) return {};
     const s = b.status ?? {};
     const delay = rotationDelay(s, Date.now());
     if (delay === undefined) return {};
@@ -174,7 +188,7 @@ export class BindingReconciler {
   }
 }
 
-export interface BindingControllerOptions {
+interface BindingControllerOptions {
   /** Overrides of the context's retry backoff (tests shorten it). */
   limiter?: Partial<RateLimiterOptions>;
 }
@@ -203,22 +217,7 @@ export function startServiceBindingController(
     inf.onChange((e) => reconciler.bindingsOfCatalogEntry(e).forEach(enqueue));
   }
 
-  let stopped = false;
-  const started = Promise.all(reconciler.informers().map((i) => i.start(ctx.options.resyncIntervalMs))).then(
-    () => {
-      if (!stopped) controller.run();
-    },
-  );
-  started.catch(() => undefined);
-
-  return {
-    name: KIND,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await controller.stop();
-    },
-  };
+  return runWhenSynced(KIND, reconciler.informers(), ctx.options.resyncIntervalMs, [controller]);
 }
 
 /** A starter with options, for the controller list or tests. */

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { BrokerCondition, CommonServiceBrokerStatus, ConditionStatus } from '../../api-types/common';
+import type { BrokerCondition, CommonServiceBrokerStatus } from '../../api-types/common';
 import { secretResource, type Secret } from '../../api-types/core/secret';
 import type { KubeObject } from '../../api-types/meta';
 import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
@@ -7,9 +7,17 @@ import { FINALIZER, parseGoDuration } from '../../apiserver/registry/validation'
 import { jsonEqual } from '../../pkg/json';
 import { isAlreadyExists, isConflict, type ResourceType } from '../../pkg/kube/client';
 import { isOSBError, OSBMetrics, type Catalog, type OSBClient } from '../../pkg/osb';
+import { keyOf, splitKey, type SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext, RunningController } from '../context';
-import { Controller, type ReconcileResult } from '../framework/controller';
-import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
+import {
+  conditionOf,
+  recordConditionEvents,
+  setCondition,
+  type ConditionEvents,
+} from '../framework/conditions';
+import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import { removeFinalizer } from '../framework/finalizer';
+import { rfc3339, StatusWriter } from '../framework/status';
 import {
   classCatalogFields,
   clusterScope,
@@ -22,12 +30,13 @@ import {
   validateCatalog,
   type CatalogScope,
   type DesiredEntry,
+  type Entry,
 } from './catalog';
 import { AuthCredentialsError, authSecretRef, BrokerClients, type BrokerLike } from './osb-clients';
 
 // Reasons and messages as the original controller writes them (pkg/controller/controller_*broker.go),
 // plus InvalidCatalog for a catalog that breaks the OSB API's rules.
-export const reasons = {
+const reasons = {
   fetchedCatalog: 'FetchedCatalog',
   errorFetchingCatalog: 'ErrorFetchingCatalog',
   errorSyncingCatalog: 'ErrorSyncingCatalog',
@@ -39,7 +48,7 @@ export const reasons = {
   deleted: (scope: CatalogScope) => `Deleted${scope.broker.kind}Successfully`,
 } as const;
 
-export const messages = {
+const messages = {
   fetchedCatalog: 'Successfully fetched catalog entries from broker.',
   errorFetchingCatalog: 'Error fetching catalog. ',
   errorSyncingCatalog: (scope: CatalogScope) => `Error syncing catalog from ${scope.broker.kind}. `,
@@ -49,14 +58,6 @@ export const messages = {
 const keptNote = 'the classes and plans it had are kept';
 
 export type Broker = BrokerLike & { status?: CommonServiceBrokerStatus };
-
-type Entry = KubeObject & {
-  spec?: Record<string, unknown>;
-  status?: { removedFromBrokerCatalog?: boolean };
-};
-
-/** metav1.Time: RFC 3339 in seconds. */
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Concurrent calls per reconcile: enough to write a large catalog in a few round trips. */
 const WRITE_CONCURRENCY = 32;
@@ -84,44 +85,11 @@ async function forEachLimit<T>(
   if (errors.length > 1) throw new Error(errors.map((e) => (e as Error).message).join('; '));
 }
 
-/** A larger numeric resourceVersion is a later state of the same object (ours come from etcd revisions). */
-function newer<T extends KubeObject>(a: T | undefined, b: T | undefined): T | undefined {
-  if (!a || !b) return a ?? b;
-  if (a.metadata.uid !== b.metadata.uid) return a;
-  const ra = Number(a.metadata.resourceVersion);
-  const rb = Number(b.metadata.resourceVersion);
-  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
-}
-
-/**
- * Sets one condition: lastTransitionTime moves only when the status changes; a type not present
- * yet is appended (the original dropped new types once any condition existed).
- */
-export function setCondition(
-  status: CommonServiceBrokerStatus,
-  type: BrokerCondition['type'],
-  value: ConditionStatus,
-  reason: string,
-  message: string,
-  now: string,
-): void {
-  const conditions = [...(status.conditions ?? [])];
-  const i = conditions.findIndex((c) => c.type === type);
-  const old = i >= 0 ? conditions[i] : undefined;
-  const next: BrokerCondition = {
-    type,
-    status: value,
-    lastTransitionTime: old && old.status === value && old.lastTransitionTime ? old.lastTransitionTime : now,
-    reason,
-    message,
-  };
-  if (i >= 0) conditions[i] = next;
-  else conditions.push(next);
-  status.conditions = conditions;
-}
-
-const conditionOf = (b: Broker | undefined, type: string) =>
-  b?.status?.conditions?.find((c) => c.type === type);
+/** An Event for each new Ready reason or message: Normal once the catalog is fetched, else a Warning. */
+const conditionEvents: ConditionEvents<BrokerCondition> = {
+  types: ['Ready'],
+  eventType: (now) => (now.status === 'True' ? 'Normal' : 'Warning'),
+};
 
 function gauge(registry: Registry, name: string, help: string): Gauge<'broker'> {
   return (
@@ -188,43 +156,34 @@ function sharedState(ctx: ControllerContext): Shared {
  * relistDuration (relistBehavior Duration), writes it as classes and plans the broker owns, flags
  * those gone from the catalog, and on delete removes them before dropping the finalizer.
  */
-export class BrokerReconciler {
+class BrokerReconciler {
   readonly brokers: SharedInformer<Broker>;
   readonly classes: SharedInformer<Entry>;
   readonly plans: SharedInformer<Entry>;
   private readonly state: Shared;
-  /** What our own status writes returned, until the cache catches up with them. */
-  private readonly written = new Map<string, Broker>();
-  /** Changes seen while a status write of that broker was in flight, judged once it returns. */
-  private readonly writing = new Map<string, Broker[]>();
+  /**
+   * Our own last status write needs no reconcile (a failure is retried with backoff, a success
+   * relists on its timer), and is kept until the next reconcile: a resync of it would otherwise
+   * retry a failing broker at once.
+   */
+  readonly writer: StatusWriter<Broker>;
 
   constructor(
     private readonly ctx: ControllerContext,
     readonly scope: CatalogScope,
     /** Queues a broker for reconciling. */
-    private readonly enqueue: (key: string) => void,
+    enqueue: (key: string) => void,
   ) {
     this.brokers = ctx.informers.for<Broker>(scope.broker);
     this.classes = ctx.informers.for<Entry>(scope.class);
     this.plans = ctx.informers.for<Entry>(scope.plan);
     this.state = sharedState(ctx);
-  }
-
-  /**
-   * The informer handler: queues the broker unless the change is our own last status write, which
-   * needs no reconcile (a failure is retried with backoff, a success relists on its timer) and
-   * would otherwise retry a failing broker at once. The watch may deliver that change before the
-   * write's answer arrives: changes seen meanwhile are judged when it does.
-   */
-  observe(broker: Broker): void {
-    const key = keyOf(broker);
-    const pending = this.writing.get(key);
-    if (pending) pending.push(broker);
-    else if (!this.isOwnWrite(key, broker)) this.enqueue(key);
-  }
-
-  private isOwnWrite(key: string, broker: Broker): boolean {
-    return this.written.get(key)?.metadata.resourceVersion === broker.metadata.resourceVersion;
+    this.writer = new StatusWriter<Broker>(ctx, {
+      type: scope.broker,
+      enqueue,
+      forgetOnceCached: false,
+      onWritten: (before, after) => recordConditionEvents(ctx.recorder, before, after, conditionEvents),
+    });
   }
 
   private get kind() {
@@ -233,10 +192,8 @@ export class BrokerReconciler {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    const cached = this.brokers.get(namespace, name);
-    const broker = newer(cached, this.written.get(key));
-    if (broker === cached) this.written.delete(key);
-    if (!broker || !cached) {
+    const broker = this.writer.current(key, this.brokers.get(namespace, name));
+    if (!broker) {
       this.forget(key);
       return {};
     }
@@ -247,7 +204,7 @@ export class BrokerReconciler {
   }
 
   private forget(key: string): void {
-    this.written.delete(key);
+    this.writer.forget(key);
     this.state.clients.remove(brokerClientKey(this.kind, key));
     this.state.classCount.remove({ broker: key });
     this.state.planCount.remove({ broker: key });
@@ -346,9 +303,9 @@ export class BrokerReconciler {
 
     const now = rfc3339(Date.now());
     const generation = broker.metadata.generation ?? 0;
-    await this.writeStatus(key, broker, (s) => {
+    await this.writer.write(broker, (s) => {
       setCondition(s, 'Ready', 'True', reasons.fetchedCatalog, messages.fetchedCatalog, now);
-      if (conditionOf({ metadata: {}, status: s }, 'Failed')) {
+      if (conditionOf({ status: s }, 'Failed')) {
         setCondition(s, 'Failed', 'False', reasons.fetchedCatalog, messages.fetchedCatalog, now);
       }
       s.reconciledGeneration = generation;
@@ -374,7 +331,7 @@ export class BrokerReconciler {
     const givingUp =
       !Number.isNaN(started) && nowMs - started >= this.ctx.options.reconciliationRetryDurationMs;
     const generation = broker.metadata.generation ?? 0;
-    await this.writeStatus(key, broker, (s) => {
+    await this.writer.write(broker, (s) => {
       setCondition(s, 'Ready', 'False', reason, message, now);
       if (givingUp) {
         setCondition(
@@ -401,44 +358,6 @@ export class BrokerReconciler {
       return {};
     }
     return { requeue: true };
-  }
-
-  /** Writes status when `mutate` changes it, with an Event when the Ready condition changes. */
-  private async writeStatus(
-    key: string,
-    broker: Broker,
-    mutate: (s: CommonServiceBrokerStatus) => void,
-  ): Promise<void> {
-    const apply = (b: Broker) => {
-      b.status ??= {};
-      mutate(b.status);
-    };
-    const probe = structuredClone(broker);
-    apply(probe);
-    if (jsonEqual(probe.status, broker.status)) return;
-    this.writing.set(key, []);
-    let written: Broker;
-    try {
-      written = await this.ctx.updateStatus<Broker>(this.scope.broker, broker, apply);
-      this.written.set(key, written);
-    } finally {
-      const seen = this.writing.get(key) ?? [];
-      this.writing.delete(key);
-      if (seen.some((b) => !this.isOwnWrite(key, b))) this.enqueue(key);
-    }
-    const before = conditionOf(broker, 'Ready');
-    const after = conditionOf(written, 'Ready');
-    if (
-      after &&
-      (before?.status !== after.status || before.reason !== after.reason || before.message !== after.message)
-    ) {
-      this.ctx.recorder.event(
-        written,
-        after.status === 'True' ? 'Normal' : 'Warning',
-        after.reason ?? '',
-        after.message ?? '',
-      );
-    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -607,39 +526,13 @@ export class BrokerReconciler {
         );
       } catch (e) {
         const message = `Error deleting ${what} of the broker: ${(e as Error).message}`;
-        await this.writeStatus(key, broker, (s) =>
+        await this.writer.write(broker, (s) =>
           setCondition(s, 'Ready', 'Unknown', reason, message, rfc3339(Date.now())),
         );
         return { requeue: true };
       }
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.ctx.client.update<Broker>(this.scope.broker, {
-          ...broker,
-          metadata: {
-            ...broker.metadata,
-            finalizers: (broker.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
-          },
-        });
-        break;
-      } catch (e) {
-        if (!isConflict(e) || attempt >= 5) throw e;
-        const current = await this.ctx.client.get<Broker>(
-          this.scope.broker,
-          broker.metadata.namespace,
-          broker.metadata.name!,
-        );
-        if (
-          !current ||
-          current.metadata.uid !== broker.metadata.uid ||
-          !(current.metadata.finalizers ?? []).includes(FINALIZER)
-        ) {
-          break;
-        }
-        broker = current;
-      }
-    }
+    broker = (await removeFinalizer(this.ctx.client, this.scope.broker, broker)) ?? broker;
     this.ctx.recorder.event(
       broker,
       'Normal',
@@ -655,7 +548,7 @@ export class BrokerReconciler {
  * Deletes classes and plans flagged removedFromBrokerCatalog once no ServiceInstance refers to
  * them (spec.*ClassRef / spec.*PlanRef), looking again whenever an instance changes.
  */
-export class RemovedEntryReconciler {
+class RemovedEntryReconciler {
   readonly classes: SharedInformer<Entry>;
   readonly plans: SharedInformer<Entry>;
   readonly instances: SharedInformer<ServiceInstance>;
@@ -718,7 +611,7 @@ export class RemovedEntryReconciler {
  * Starts the broker controller of one scope, and the controller deleting that scope's classes and
  * plans that left the catalog once unused. Workers start once the informers they read have synced.
  */
-export function startBrokerController(ctx: ControllerContext, scope: CatalogScope): RunningController {
+function startBrokerController(ctx: ControllerContext, scope: CatalogScope): RunningController {
   const name = scope.broker.kind;
   const opts = {
     workers: ctx.options.concurrentSyncs,
@@ -736,7 +629,7 @@ export function startBrokerController(ctx: ControllerContext, scope: CatalogScop
     opts,
   );
 
-  brokers.brokers.onChange((b) => brokers.observe(b));
+  brokers.brokers.onChange((b) => brokers.writer.observe(b));
   // a Secret appearing or changing may be what a broker waits for
   secrets.onChange((secret) => {
     const { namespace, name: secretName } = secret.metadata;
@@ -755,24 +648,15 @@ export function startBrokerController(ctx: ControllerContext, scope: CatalogScop
 
   const state = sharedState(ctx);
   state.running++;
-  let stopped = false;
-  const informers = [brokers.brokers, brokers.classes, brokers.plans, removed.instances, secrets];
-  const started = Promise.all(informers.map((i) => i.start(ctx.options.resyncIntervalMs))).then(() => {
-    if (stopped) return;
-    brokerController.run();
-    removedController.run();
-  });
-  started.catch(() => undefined);
-
-  return {
+  return runWhenSynced(
     name,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await Promise.all([brokerController.stop(), removedController.stop()]);
+    [brokers.brokers, brokers.classes, brokers.plans, removed.instances, secrets],
+    ctx.options.resyncIntervalMs,
+    [brokerController, removedController],
+    async () => {
       if (--state.running === 0) await state.clients.close();
     },
-  };
+  );
 }
 
 export const startClusterServiceBrokerController = (ctx: ControllerContext) =>

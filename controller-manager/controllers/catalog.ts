@@ -65,6 +65,12 @@ export const namespacedScope: CatalogScope = {
   planRestrictionProperties: restrictionProperties.ServicePlan,
 };
 
+/** A class or plan object as the controllers read it. */
+export type Entry = KubeObject & {
+  spec?: Record<string, unknown>;
+  status?: { removedFromBrokerCatalog?: boolean };
+};
+
 // ---------------------------------------------------------------------------------------------
 // Names
 
@@ -183,7 +189,7 @@ const schemaVerdicts = new Map<string, string>();
 const MAX_VERDICTS = 2000;
 
 /** What is wrong with one parameters schema ('' when nothing). */
-export function schemaProblem(schema: unknown): string {
+function schemaProblem(schema: unknown): string {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return 'is not a JSON object';
   const text = JSON.stringify(schema);
   const size = Buffer.byteLength(text, 'utf8');
@@ -414,7 +420,7 @@ export interface DesiredEntry {
   spec: Record<string, unknown>;
 }
 
-export interface DesiredCatalog {
+interface DesiredCatalog {
   classes: DesiredEntry[];
   plans: DesiredEntry[];
 }
@@ -541,7 +547,7 @@ export function convertCatalog(
 const brokerApiVersion = (scope: CatalogScope) => `${scope.broker.group}/${scope.broker.version}`;
 
 /** The controller reference a class or plan of this broker carries. */
-export function brokerOwnerReference(scope: CatalogScope, broker: KubeObject) {
+function brokerOwnerReference(scope: CatalogScope, broker: KubeObject) {
   return {
     apiVersion: brokerApiVersion(scope),
     kind: scope.broker.kind,

@@ -1,23 +1,15 @@
-import type { CommonServiceBrokerStatus } from '../../api-types/common';
 import { namespaceResource, type Namespace } from '../../api-types/core/namespace';
-import type { KubeObject } from '../../api-types/meta';
 import { serviceBindingResource, serviceInstanceResource, type ServiceBinding } from '../../api-types';
 import type { KubeClient } from '../../pkg/kube/client';
 import type { KubernetesContext, MaintenanceInfo, OSBClient } from '../../pkg/osb';
+import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
-import type { SharedInformer } from '../framework/informers';
 import type { RateLimiterOptions } from '../framework/queue';
-import { brokerClientKey, brokerClients } from './broker';
-import { clusterScope, namespacedScope, type CatalogScope } from './catalog';
-import { AuthCredentialsError, type BrokerLike } from './osb-clients';
+import { brokerClientKey, brokerClients, type Broker } from './broker';
+import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
+import { AuthCredentialsError } from './osb-clients';
 import { reasons, type Instance, type InstanceStatus, type PropertiesState } from './instance-status';
-
-/** A class or plan object as the instance controller reads it. */
-export type Entry = KubeObject & {
-  spec?: Record<string, unknown>;
-  status?: { removedFromBrokerCatalog?: boolean };
-};
-export type Broker = BrokerLike & { status?: CommonServiceBrokerStatus };
+import { buildParameters, ParametersError, type BuiltParameters } from './parameters';
 
 /** What the instance controller's steps share: the context, caches, and its own bookkeeping. */
 export interface InstanceEnv {
@@ -31,7 +23,7 @@ export interface InstanceEnv {
   plans: Record<'cluster' | 'namespaced', SharedInformer<Entry>>;
   brokers: Record<'cluster' | 'namespaced', SharedInformer<Broker>>;
   /** Writes status (conflicts retried), records Events for changed conditions, returns the stored object. */
-  write(inst: Instance, mutate: (status: InstanceStatus, inst: Instance) => void): Promise<Instance>;
+  write(inst: Instance, mutate: (status: InstanceStatus) => void): Promise<Instance>;
   /** Keeps the latest written object so later steps of the same reconcile build on it. */
   remember(inst: Instance): void;
   /** When the next poll of an operation may happen, and how many polls it has had. */
@@ -39,14 +31,17 @@ export interface InstanceEnv {
   now(): number;
 }
 
-export type Style = 'ExternalName' | 'ExternalID' | 'Name';
+type Style = 'ExternalName' | 'ExternalID' | 'Name';
 const styles: Style[] = ['ExternalName', 'ExternalID', 'Name'];
 type Spec = Record<string, unknown>;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+/** A field of a spec read loosely: the string, or '' for anything else. */
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const specOf = (inst: Instance): Spec => (inst.spec ?? {}) as Spec;
 const refName = (spec: Spec, field: string): string =>
   str((spec[field] as { name?: unknown } | undefined)?.name);
+/** The name in one of the instance's references (spec.clusterServicePlanRef...), '' if none. */
+export const instanceRef = (inst: Instance, field: string): string => refName(specOf(inst), field);
 const which = (scope: CatalogScope) => (scope.namespaced ? 'namespaced' : 'cluster');
 
 /** The scope (cluster-scoped or namespaced catalog) and naming style the instance uses. */
@@ -75,6 +70,11 @@ export interface Problem {
 
 export const isProblem = (v: unknown): v is Problem =>
   typeof v === 'object' && v !== null && 'reason' in v && 'message' in v && !('scope' in v);
+
+const missingClass = (scope: CatalogScope, name: string): Problem => ({
+  reason: reasons.nonexistentClass,
+  message: `The instance references a ${scope.class.kind} that does not exist. References a non-existent ${scope.class.kind} (K8S: "${name}")`,
+});
 
 function findClass(env: InstanceEnv, inst: Instance, scope: CatalogScope, style: Style): Entry | Problem {
   const spec = specOf(inst);
@@ -153,12 +153,7 @@ export async function resolveReferences(env: InstanceEnv, inst: Instance): Promi
   let cls: Entry | Problem;
   const existingClass = refName(spec, classRefField);
   if (existingClass) {
-    cls =
-      env.classes[which(scope)].get(ns, existingClass) ??
-      ({
-        reason: reasons.nonexistentClass,
-        message: `The instance references a ${scope.class.kind} that does not exist. References a non-existent ${scope.class.kind} (K8S: "${existingClass}")`,
-      } satisfies Problem);
+    cls = env.classes[which(scope)].get(ns, existingClass) ?? missingClass(scope, existingClass);
   } else {
     cls = findClass(env, inst, scope, style);
   }
@@ -175,18 +170,55 @@ export async function resolveReferences(env: InstanceEnv, inst: Instance): Promi
 }
 
 /** PUT .../serviceinstances/<name>/reference: the one way to record resolved references. */
-export function writeReferences(client: KubeClient, inst: Instance): Promise<Instance> {
+function writeReferences(client: KubeClient, inst: Instance): Promise<Instance> {
   return client.updateSubresource(serviceInstanceResource, inst, 'reference');
 }
 
-/** Everything a broker call about the instance needs. */
-export interface CatalogInfo {
+/** Everything a broker call about an instance (or one of its bindings) needs. */
+export interface CatalogInfo<Cls extends Entry = Entry, Plan extends Entry = Entry> {
   scope: CatalogScope;
-  cls: Entry;
+  cls: Cls;
   /** The plan the spec resolves to (undefined only where a step can do without, i.e. deletion). */
-  plan?: Entry;
+  plan?: Plan;
   broker: Broker;
   client: OSBClient;
+}
+
+/** What of it cannot be had: an object missing (by the name looked for), or the broker's client. */
+type CatalogMiss =
+  { missing: 'class' | 'plan' | 'broker'; name: string } | { missing: 'client'; name: string; error: Error };
+
+export const isCatalogMiss = (v: CatalogInfo<Entry, Entry> | CatalogMiss): v is CatalogMiss => 'missing' in v;
+
+/**
+ * The class and plan an instance's references name (in `scope`), from the shared caches, the
+ * broker the class names, and its OSB client: what the instance and binding controllers look up
+ * before calling a broker. Each controller says in its own words what is missing.
+ */
+export async function lookupCatalog<Cls extends Entry = Entry, Plan extends Entry = Entry>(
+  ctx: ControllerContext,
+  inst: Instance,
+  scope: CatalogScope,
+  planRequired: boolean,
+): Promise<CatalogInfo<Cls, Plan> | CatalogMiss> {
+  const spec = specOf(inst);
+  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
+  const className = refName(spec, scope.classRefField);
+  const cls = className ? ctx.informers.for<Cls>(scope.class).get(ns, className) : undefined;
+  if (!cls) return { missing: 'class', name: className };
+  const planName = refName(spec, scope.planRefField);
+  const plan = planName ? ctx.informers.for<Plan>(scope.plan).get(ns, planName) : undefined;
+  if (!plan && planRequired) return { missing: 'plan', name: planName };
+  const brokerName = str(cls.spec?.[scope.brokerNameField]);
+  const broker = ctx.informers.for<Broker>(scope.broker).get(ns, brokerName);
+  if (!broker) return { missing: 'broker', name: brokerName };
+  try {
+    const key = scope.namespaced ? `${ns}/${brokerName}` : brokerName;
+    const client = await brokerClients(ctx).get(brokerClientKey(scope.broker.kind, key), broker);
+    return { scope, cls, plan, broker, client };
+  } catch (e) {
+    return { missing: 'client', name: brokerName, error: e as Error };
+  }
 }
 
 /**
@@ -202,47 +234,32 @@ export async function catalogOf(
   if (!found)
     return { reason: reasons.nonexistentClass, message: 'The instance names no class', terminal: true };
   const { scope } = found;
-  const spec = specOf(inst);
-  const ns = scope.namespaced ? inst.metadata.namespace : undefined;
-  const className = refName(spec, scope.classRefField);
-  const cls = className ? env.classes[which(scope)].get(ns, className) : undefined;
-  if (!cls) {
-    return {
-      reason: reasons.nonexistentClass,
-      message: `The instance references a ${scope.class.kind} that does not exist. References a non-existent ${scope.class.kind} (K8S: "${className}")`,
-    };
-  }
-  const planName = refName(spec, scope.planRefField);
-  const plan = planName ? env.plans[which(scope)].get(ns, planName) : undefined;
-  if (!plan && opts.planRequired) {
-    return {
-      reason: reasons.nonexistentPlan,
-      message: `The instance references a ${scope.plan.kind} that does not exist. References a non-existent ${scope.plan.kind} (K8S: "${planName}")`,
-    };
-  }
-  const brokerName = str(cls.spec?.[scope.brokerNameField]);
-  const broker = env.brokers[which(scope)].get(ns, brokerName);
-  if (!broker) {
-    return {
-      reason: reasons.nonexistentBroker,
-      message: `The instance references a non-existent broker ${scope.broker.kind} "${brokerName}"`,
-    };
-  }
-  try {
-    const key = scope.namespaced ? `${ns}/${brokerName}` : brokerName;
-    const client = await brokerClients(env.ctx).get(brokerClientKey(scope.broker.kind, key), broker);
-    return { scope, cls, plan, broker, client };
-  } catch (e) {
-    if (e instanceof AuthCredentialsError) {
+  const cat = await lookupCatalog(env.ctx, inst, scope, opts.planRequired);
+  if (!isCatalogMiss(cat)) return cat;
+  switch (cat.missing) {
+    case 'class':
+      return missingClass(scope, cat.name);
+    case 'plan':
       return {
-        reason: reasons.errorAuthCredentials,
-        message: `Error getting broker auth credentials: ${e.message}`,
+        reason: reasons.nonexistentPlan,
+        message: `The instance references a ${scope.plan.kind} that does not exist. References a non-existent ${scope.plan.kind} (K8S: "${cat.name}")`,
       };
-    }
-    return {
-      reason: reasons.nonexistentBroker,
-      message: `Error creating client for broker ${scope.broker.kind} "${brokerName}": ${(e as Error).message}`,
-    };
+    case 'broker':
+      return {
+        reason: reasons.nonexistentBroker,
+        message: `The instance references a non-existent broker ${scope.broker.kind} "${cat.name}"`,
+      };
+    case 'client':
+      if (cat.error instanceof AuthCredentialsError) {
+        return {
+          reason: reasons.errorAuthCredentials,
+          message: `Error getting broker auth credentials: ${cat.error.message}`,
+        };
+      }
+      return {
+        reason: reasons.nonexistentBroker,
+        message: `Error creating client for broker ${scope.broker.kind} "${cat.name}": ${cat.error.message}`,
+      };
   }
 }
 
@@ -285,6 +302,12 @@ export function planMaintenance(plan: Entry | undefined): MaintenanceInfo | unde
     : { version: m.version };
 }
 
+/** How long the plan allows an asynchronous operation (OSB maximum_polling_duration), if it says. */
+export function maximumPollingMs(plan: Entry | undefined): number | undefined {
+  const v = plan?.spec?.maximumPollingDuration;
+  return typeof v === 'number' && v > 0 ? v * 1000 : undefined;
+}
+
 /** The Kubernetes context object of provision and update (profile.md: all four REQUIRED). */
 export function kubernetesContext(env: InstanceEnv, inst: Instance): KubernetesContext {
   return {
@@ -305,6 +328,19 @@ export async function namespaceUid(env: InstanceEnv, inst: Instance): Promise<st
     return { reason: reasons.errorFindingNamespace, message: `Failed to get namespace "${name}": not found` };
   }
   return ns.metadata.uid;
+}
+
+/** The instance's parameters (parametersFrom Secrets as they are now), or what is wrong with them. */
+export async function instanceParameters(
+  env: InstanceEnv,
+  inst: Instance,
+): Promise<BuiltParameters | Problem> {
+  try {
+    return await buildParameters(env.ctx.client, inst.metadata.namespace ?? '', inst.spec ?? {});
+  } catch (e) {
+    if (!(e instanceof ParametersError)) throw e;
+    return { reason: reasons.errorWithParameters, message: e.message };
+  }
 }
 
 /** Whether moving off `current` (the plan the instance is on) is allowed: the plan's say first, then the class's. */

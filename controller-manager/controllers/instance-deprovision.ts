@@ -1,15 +1,16 @@
 import { serviceBindingResource, serviceInstanceResource } from '../../api-types';
-import { FINALIZER } from '../../apiserver/registry/validation';
-import { isConflict } from '../../pkg/kube/client';
 import { isConcurrencyError, isOSBError, type DeleteResult, type OSBError } from '../../pkg/osb';
+import { keyOf } from '../../pkg/kube/informers';
+import { isTrue, setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { keyOf } from '../framework/informers';
+import { removeFinalizer } from '../framework/finalizer';
 import {
   bindingsOf,
   catalogOf,
   isProblem,
   planIdOf,
   planProperties,
+  str,
   type CatalogInfo,
   type InstanceEnv,
 } from './instance-catalog';
@@ -18,49 +19,23 @@ import {
   ABANDON_ANNOTATION,
   CASCADING_DELETION_ANNOTATION,
   clearOperation,
-  isTrue,
   messages,
   reasons,
   reconciled,
-  setCondition,
   startOperation,
   type Instance,
   type PropertiesState,
 } from './instance-status';
 import { originatingIdentity } from './parameters';
 
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
-
-/** Drops our finalizer (conflicts retried on a fresh read); the API server deletes the object once none is left. */
-export async function removeFinalizer(env: InstanceEnv, inst: Instance): Promise<void> {
-  const { client } = env.ctx;
-  let current = inst;
-  for (let attempt = 1; ; attempt++) {
-    const finalizers = current.metadata.finalizers ?? [];
-    if (!finalizers.includes(FINALIZER)) return;
-    try {
-      await client.update<Instance>(serviceInstanceResource, {
-        ...current,
-        metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
-      });
-      env.polls.delete(keyOf(inst));
-      return;
-    } catch (e) {
-      if (!isConflict(e) || attempt >= 5) throw e;
-      const latest = await client.get<Instance>(
-        serviceInstanceResource,
-        inst.metadata.namespace,
-        inst.metadata.name!,
-      );
-      if (!latest || latest.metadata.uid !== inst.metadata.uid) return;
-      current = latest;
-    }
-  }
+/** Lets the instance go: the API server deletes it once our finalizer is gone. */
+async function release(env: InstanceEnv, inst: Instance): Promise<void> {
+  if (await removeFinalizer(env.ctx.client, serviceInstanceResource, inst)) env.polls.delete(keyOf(inst));
 }
 
 /** The user released the instance (its broker is gone): no call to the broker, an Event saying so. */
 export async function abandon(env: InstanceEnv, inst: Instance): Promise<ReconcileResult> {
-  await removeFinalizer(env, inst);
+  await release(env, inst);
   env.ctx.recorder.event(
     inst,
     'Warning',
@@ -95,7 +70,7 @@ function deprovisionNeeded(inst: Instance): boolean {
  */
 export async function finalize(env: InstanceEnv, inst: Instance): Promise<ReconcileResult> {
   if (!deprovisionNeeded(inst)) {
-    await removeFinalizer(env, inst);
+    await release(env, inst);
     return {};
   }
   const bindings = await bindingsOf(env, inst);
@@ -243,7 +218,7 @@ export async function deleteSucceeded(
       s.deprovisionStatus = 'Succeeded';
       reconciled(s, generation);
     });
-    await removeFinalizer(env, inst);
+    await release(env, inst);
     return {};
   }
   // terminal failures (the broker said the provision failed) stay failed; the others are retried

@@ -1,14 +1,13 @@
 import { isBadRequest, isNotFound, isOSBError, type LastOperationResult } from '../../pkg/osb';
+import { keyOf } from '../../pkg/kube/informers';
+import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { keyOf } from '../framework/informers';
-import { catalogOf, isProblem, planIdOf, type Entry, type InstanceEnv } from './instance-catalog';
+import { catalogOf, isProblem, maximumPollingMs, planIdOf, str, type InstanceEnv } from './instance-catalog';
 import { deletePlanId, deleteSucceeded } from './instance-deprovision';
-import { provisionSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-provision';
-import { updateFailedForGood, updateSucceeded } from './instance-update';
-import { messages, reasons, setCondition, type Instance } from './instance-status';
+import { operationSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-provision';
+import { updateFailedForGood } from './instance-update';
+import { messages, reasons, type Instance } from './instance-status';
 import { originatingIdentity } from './parameters';
-
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
 type PolledOp = 'Provision' | 'Update' | 'Deprovision' | 'OrphanMitigation';
 
@@ -47,12 +46,6 @@ function nextPoll(
   const delay = retryAfterSeconds && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : backoff;
   env.polls.set(key, { op, attempt, notBefore: env.now() + delay });
   return { requeueAfterMs: delay };
-}
-
-/** Seconds the plan allows an asynchronous operation (OSB maximum_polling_duration), if it says. */
-function maximumPollingMs(plan: Entry | undefined): number | undefined {
-  const v = plan?.spec?.maximumPollingDuration;
-  return typeof v === 'number' && v > 0 ? v * 1000 : undefined;
 }
 
 /** Back to sending DELETE (with backoff): a failed or timed-out deprovision is retried, not wedged. */
@@ -199,9 +192,8 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
     case 'succeeded':
       switch (op) {
         case 'Provision':
-          return provisionSucceeded(env, inst, cat.plan);
         case 'Update':
-          return updateSucceeded(env, inst, cat.plan);
+          return operationSucceeded(env, inst, op, cat.plan);
         case 'Deprovision':
         case 'OrphanMitigation':
           return deleteSucceeded(env, inst, deleteMode);

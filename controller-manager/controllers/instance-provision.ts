@@ -6,23 +6,26 @@ import {
   isOSBError,
   isRequiresApp,
   needsOrphanMitigation,
+  type MaintenanceInfo,
   type OSBError,
   type ProvisionRequest,
   type ProvisionResult,
 } from '../../pkg/osb';
+import { keyOf } from '../../pkg/kube/informers';
+import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { keyOf } from '../framework/informers';
-import { describeViolations, parametersSchemaViolations } from './catalog';
+import { describeViolations, parametersSchemaViolations, type Entry } from './catalog';
 import {
   catalogOf,
+  instanceParameters,
   isProblem,
   kubernetesContext,
   namespaceUid,
   planMaintenance,
   planProperties,
   resolveReferences,
+  str,
   type CatalogInfo,
-  type Entry,
   type InstanceEnv,
   type Problem,
 } from './instance-catalog';
@@ -34,15 +37,12 @@ import {
   observe,
   reasons,
   reconciled,
-  setCondition,
   startOperation,
   type Instance,
   type InstanceStatus,
   type PropertiesState,
 } from './instance-status';
-import { buildParameters, originatingIdentity, ParametersError, statusParameters } from './parameters';
-
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
+import { originatingIdentity, statusParameters } from './parameters';
 
 /** `ClusterServiceClass (K8S: "abc" ExternalName: "db")`, as the original names classes and plans. */
 export const describeEntry = (kind: string, e: Entry) =>
@@ -95,17 +95,29 @@ export function recordMaintenance(
 ) {
   if (state?.maintenanceInfo?.version) s.maintenanceInfo = state.maintenanceInfo;
   else delete s.maintenanceInfo;
-  const offered = planMaintenance(plan)?.version;
-  const running = s.maintenanceInfo?.version;
-  const available = offered !== undefined && (running === undefined || compareVersions(offered, running) > 0);
-  if (available) s.upgradeAvailable = true;
+  if (upgradeOffered(s, plan)) s.upgradeAvailable = true;
   else delete s.upgradeAvailable;
 }
 
-/** The broker provisioned the instance (synchronously, or the poll said succeeded). */
-export async function provisionSucceeded(
+/** Whether the plan offers a newer maintenance level than the instance runs. */
+export function upgradeOffered(
+  status: InstanceStatus | undefined,
+  plan: Entry | undefined,
+): MaintenanceInfo | undefined {
+  const offered = planMaintenance(plan);
+  if (!offered) return undefined;
+  const running = status?.maintenanceInfo?.version;
+  return running === undefined || compareVersions(offered.version, running) > 0 ? offered : undefined;
+}
+
+/**
+ * The broker applied a provision or update (synchronously, or the poll said succeeded): what it
+ * was sent becomes what it has.
+ */
+export async function operationSucceeded(
   env: InstanceEnv,
   inst: Instance,
+  op: 'Provision' | 'Update',
   plan: Entry | undefined,
   dashboardUrl?: string,
 ): Promise<ReconcileResult> {
@@ -114,9 +126,14 @@ export async function provisionSucceeded(
     const generation = s.observedGeneration ?? inst.metadata.generation ?? 0;
     s.externalProperties = s.inProgressProperties;
     clearOperation(s);
-    setCondition(s, 'Ready', 'True', reasons.provisioned, messages.provisioned);
-    s.provisionStatus = 'Provisioned';
-    s.deprovisionStatus = 'Required';
+    if (op === 'Provision') {
+      setCondition(s, 'Ready', 'True', reasons.provisioned, messages.provisioned);
+      s.provisionStatus = 'Provisioned';
+      s.deprovisionStatus = 'Required';
+    } else {
+      setCondition(s, 'Ready', 'True', reasons.updated, messages.updated);
+    }
+    // absent means "keep the one you have" (OSB)
     if (dashboardUrl) s.dashboardURL = dashboardUrl;
     delete s.instanceUsable;
     recordMaintenance(s, s.externalProperties, plan);
@@ -225,13 +242,8 @@ export async function provision(env: InstanceEnv, inst: Instance): Promise<Recon
     }
   }
   const spec = inst.spec ?? {};
-  let built;
-  try {
-    built = await buildParameters(env.ctx.client, inst.metadata.namespace ?? '', spec);
-  } catch (e) {
-    if (!(e instanceof ParametersError)) throw e;
-    return report(env, inst, { reason: reasons.errorWithParameters, message: e.message });
-  }
+  const built = await instanceParameters(env, inst);
+  if (isProblem(built)) return report(env, inst, built);
   if (!resend) {
     const violations = parametersSchemaViolations(plan.spec?.instanceCreateParameterSchema, built.parameters);
     if (violations?.length) {
@@ -277,7 +289,7 @@ export async function provision(env: InstanceEnv, inst: Instance): Promise<Recon
   if (result.kind === 'async') {
     return startPolling(env, inst, 'Provision', result, [reasons.provisioning, messages.provisioning]);
   }
-  return provisionSucceeded(env, inst, plan, result.dashboardUrl);
+  return operationSucceeded(env, inst, 'Provision', plan, result.dashboardUrl);
 }
 
 /** What a failed PUT means, per the spec's orphan-mitigation table and error codes. */

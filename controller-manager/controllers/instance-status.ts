@@ -5,12 +5,12 @@ import type {
   ServiceInstancePropertiesState,
   ServiceInstanceStatus,
 } from '../../api-types/serviceinstance';
-import type { ControllerContext } from '../context';
+import { setCondition, type ConditionEvents } from '../framework/conditions';
+import { rfc3339 } from '../framework/status';
 
 export type Instance = ServiceInstance;
 export type InstanceStatus = ServiceInstanceStatus;
 export type PropertiesState = ServiceInstancePropertiesState;
-export type ConditionType = ServiceInstanceCondition['type'];
 
 /** Annotation releasing an instance being deleted without calling its broker. */
 export const ABANDON_ANNOTATION = 'servicecatalog.k8s.io/abandon';
@@ -98,42 +98,13 @@ const normalReasons = new Set<string>([
   reasons.bindingsDeletion,
 ]);
 
-/** metav1.Time: RFC 3339 in seconds. */
-export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-export function conditionOf(inst: { status?: InstanceStatus } | undefined, type: ConditionType) {
-  return inst?.status?.conditions?.find((c) => c.type === type);
-}
-
-export const isTrue = (inst: Instance | undefined, type: ConditionType) =>
-  conditionOf(inst, type)?.status === 'True';
-
-/** lastTransitionTime moves only when the status changes; a new type is appended. */
-export function setCondition(
+/** Sets a condition only if the instance has it already (clearing Failed must not add it). */
+function resetCondition(
   status: InstanceStatus,
-  type: ConditionType,
-  value: ConditionStatus,
+  type: ServiceInstanceCondition['type'],
   reason: string,
   message: string,
-  now = rfc3339(Date.now()),
-): void {
-  const conditions = [...(status.conditions ?? [])];
-  const i = conditions.findIndex((c) => c.type === type);
-  const old = i >= 0 ? conditions[i] : undefined;
-  const next: ServiceInstanceCondition = {
-    type,
-    status: value,
-    lastTransitionTime: old && old.status === value && old.lastTransitionTime ? old.lastTransitionTime : now,
-    reason,
-    message,
-  };
-  if (i >= 0) conditions[i] = next;
-  else conditions.push(next);
-  status.conditions = conditions;
-}
-
-/** Sets a condition only if the instance has it already (clearing Failed must not add it). */
-export function resetCondition(status: InstanceStatus, type: ConditionType, reason: string, message: string) {
+) {
   const c = status.conditions?.find((x) => x.type === type);
   if (c && c.status !== 'False') setCondition(status, type, 'False', reason, message);
 }
@@ -207,26 +178,23 @@ export function failFor(
 }
 
 /**
- * Events for the conditions a status write changed: each new Ready reason or message, Failed
- * turning True, OrphanMitigation starting or ending. Warnings for errors, Normal otherwise.
+ * Events for each new Ready reason or message, Failed turning True, OrphanMitigation starting or
+ * ending. Warnings for errors, Normal otherwise.
  */
-export function recordConditionEvents(ctx: ControllerContext, before: Instance, after: Instance): void {
-  for (const type of ['Ready', 'Failed', 'OrphanMitigation'] as const) {
-    const b = conditionOf(before, type);
-    const a = conditionOf(after, type);
-    if (!a || (b && b.status === a.status && b.reason === a.reason && b.message === a.message)) continue;
-    const reason = a.reason ?? '';
-    const message = a.message ?? '';
-    if (type === 'Ready') {
-      const normal = a.status === 'True' || normalReasons.has(reason);
-      ctx.recorder.event(after, normal ? 'Normal' : 'Warning', reason, message);
-    } else if (type === 'Failed') {
-      if (a.status === 'True') ctx.recorder.event(after, 'Warning', reason, message);
-    } else if (a.status === 'True' || b?.status === 'True') {
-      ctx.recorder.event(after, a.status === 'True' ? 'Warning' : 'Normal', reason, message);
+export const conditionEvents: ConditionEvents<ServiceInstanceCondition> = {
+  types: ['Ready', 'Failed', 'OrphanMitigation'],
+  eventType(now, was) {
+    switch (now.type) {
+      case 'Ready':
+        return now.status === 'True' || normalReasons.has(now.reason ?? '') ? 'Normal' : 'Warning';
+      case 'Failed':
+        return now.status === 'True' ? 'Warning' : undefined;
+      case 'OrphanMitigation':
+        if (now.status === 'True') return 'Warning';
+        return was?.status === 'True' ? 'Normal' : undefined;
     }
-  }
-}
+  },
+};
 
 /** SemVer 2.0 precedence: negative when a < b. Non-semver strings compare as text. */
 export function compareVersions(a: string, b: string): number {

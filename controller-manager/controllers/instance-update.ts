@@ -10,11 +10,13 @@ import {
   type UpdateRequest,
   type UpdateResult,
 } from '../../pkg/osb';
+import { keyOf } from '../../pkg/kube/informers';
+import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { keyOf } from '../framework/informers';
-import { describeViolations, parametersSchemaViolations } from './catalog';
+import { describeViolations, parametersSchemaViolations, type Entry } from './catalog';
 import {
   catalogOf,
+  instanceParameters,
   isProblem,
   kubernetesContext,
   planByExternalId,
@@ -23,42 +25,37 @@ import {
   planProperties,
   planUpdatable,
   resolveReferences,
+  str,
   type CatalogInfo,
-  type Entry,
   type InstanceEnv,
 } from './instance-catalog';
 import {
   describeEntry,
+  operationSucceeded,
   recordMaintenance,
   relistBroker,
   report,
   retryTimeExceeded,
   startPolling,
+  upgradeOffered,
 } from './instance-provision';
 import {
   clearOperation,
-  compareVersions,
   failFor,
   messages,
   reasons,
   reconciled,
-  setCondition,
   startOperation,
   type Instance,
-  type InstanceStatus,
   type PropertiesState,
 } from './instance-status';
 import {
-  buildParameters,
   originatingIdentity,
   parametersChecksum,
-  ParametersError,
   REDACTED,
   statusParameters,
   type BuiltParameters,
 } from './parameters';
-
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
 /** The checksum a properties state records for these parameters (none when there are none). */
 export const recordedChecksum = (built: BuiltParameters) =>
@@ -71,7 +68,7 @@ export const recordedChecksum = (built: BuiltParameters) =>
  * rebuilt with today's Secret values: when it differs, every Secret-sourced value is sent, as
  * there is no telling which one changed. A removed parameter cannot be expressed and is not sent.
  */
-export function changedParameters(
+function changedParameters(
   built: BuiltParameters,
   previous: PropertiesState | undefined,
 ): Record<string, unknown> {
@@ -95,17 +92,6 @@ export function changedParameters(
     for (const k of fromSecrets) out[k] = built.parameters[k];
   }
   return out;
-}
-
-/** Whether the plan offers a newer maintenance level than the instance runs. */
-export function upgradeOffered(
-  status: InstanceStatus | undefined,
-  plan: Entry | undefined,
-): MaintenanceInfo | undefined {
-  const offered = planMaintenance(plan);
-  if (!offered) return undefined;
-  const running = status?.maintenanceInfo?.version;
-  return running === undefined || compareVersions(offered.version, running) > 0 ? offered : undefined;
 }
 
 /**
@@ -156,13 +142,8 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
     }
   }
   const spec = inst.spec ?? {};
-  let built: BuiltParameters;
-  try {
-    built = await buildParameters(env.ctx.client, inst.metadata.namespace ?? '', spec);
-  } catch (e) {
-    if (!(e instanceof ParametersError)) throw e;
-    return report(env, inst, { reason: reasons.errorWithParameters, message: e.message });
-  }
+  const built = await instanceParameters(env, inst);
+  if (isProblem(built)) return report(env, inst, built);
   const parameters = changedParameters(built, previous);
   if (!resend && Object.keys(parameters).length) {
     const violations = parametersSchemaViolations(plan.spec?.instanceUpdateParameterSchema, parameters);
@@ -239,7 +220,7 @@ export async function update(env: InstanceEnv, inst: Instance): Promise<Reconcil
   if (result.kind === 'async') {
     return startPolling(env, inst, 'Update', result, [reasons.updating, messages.updating]);
   }
-  return updateSucceeded(env, inst, plan, result.dashboardUrl);
+  return operationSucceeded(env, inst, 'Update', plan, result.dashboardUrl);
 }
 
 /** An update with nothing for the broker: recorded as done without a call. */
@@ -261,28 +242,6 @@ async function nothingToSend(
     );
     recordMaintenance(s, s.externalProperties, plan);
     reconciled(s, inst.metadata.generation ?? 0);
-  });
-  return {};
-}
-
-/** The broker applied the update (synchronously, or the poll said succeeded). */
-export async function updateSucceeded(
-  env: InstanceEnv,
-  inst: Instance,
-  plan: Entry | undefined,
-  dashboardUrl?: string,
-): Promise<ReconcileResult> {
-  env.polls.delete(keyOf(inst));
-  await env.write(inst, (s) => {
-    const generation = s.observedGeneration ?? inst.metadata.generation ?? 0;
-    s.externalProperties = s.inProgressProperties;
-    clearOperation(s);
-    setCondition(s, 'Ready', 'True', reasons.updated, messages.updated);
-    // absent means "keep the one you have" (OSB)
-    if (dashboardUrl) s.dashboardURL = dashboardUrl;
-    delete s.instanceUsable;
-    recordMaintenance(s, s.externalProperties, plan);
-    reconciled(s, generation);
   });
   return {};
 }

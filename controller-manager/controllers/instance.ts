@@ -1,4 +1,3 @@
-import { Gauge, type Registry } from 'prom-client';
 import {
   clusterServiceBrokerResource,
   clusterServiceClassResource,
@@ -12,41 +11,22 @@ import {
 } from '../../api-types';
 import { namespaceResource, secretResource, type Namespace, type Secret } from '../../api-types/core';
 import { FINALIZER } from '../../apiserver/registry/validation';
+import { keyOf, splitKey } from '../../pkg/kube/informers';
 import type { ControllerContext, RunningController } from '../context';
-import { Controller, type ReconcileResult } from '../framework/controller';
+import { conditionOf, isTrue, recordConditionEvents } from '../framework/conditions';
+import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import { asyncOperationsGauge, conditionsGauge } from '../framework/metrics';
+import { StatusWriter } from '../framework/status';
 import type { RateLimiterOptions } from '../framework/queue';
 import type { ControllerStarter } from './index';
-import { keyOf, splitKey, type SharedInformer } from '../framework/informers';
-import { clusterScope, namespacedScope, type CatalogScope } from './catalog';
-import { scopeOf, type Broker, type Entry, type InstanceEnv } from './instance-catalog';
+import type { Broker } from './broker';
+import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
+import { instanceParameters, instanceRef, isProblem, scopeOf, type InstanceEnv } from './instance-catalog';
 import { abandon, finalize, isAbandoned, orphanMitigate } from './instance-deprovision';
 import { poll } from './instance-poll';
 import { provision, recordMaintenance, report } from './instance-provision';
-import {
-  clearOperation,
-  conditionOf,
-  isTrue,
-  reasons,
-  recordConditionEvents,
-  type Instance,
-  type InstanceStatus,
-} from './instance-status';
+import { clearOperation, conditionEvents, type Instance } from './instance-status';
 import { recordedChecksum, update } from './instance-update';
-import { buildParameters, ParametersError } from './parameters';
-
-export { ABANDON_ANNOTATION, CASCADING_DELETION_ANNOTATION } from './instance-status';
-
-/** A larger numeric resourceVersion is a later state of the same object (ours come from etcd revisions). */
-function newer<T extends Instance>(a: T | undefined, b: T | undefined): T | undefined {
-  if (!a || !b) return a ?? b;
-  if (a.metadata.uid !== b.metadata.uid) return a;
-  const ra = Number(a.metadata.resourceVersion);
-  const rb = Number(b.metadata.resourceVersion);
-  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
-}
-
-const refName = (inst: Instance, field: string): string | undefined =>
-  (inst.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name || undefined;
 
 /**
  * Reconciles ServiceInstances, one step per pass: resolve the class and plan, then provision,
@@ -54,17 +34,23 @@ const refName = (inst: Instance, field: string): string | undefined =>
  * operation is recorded in status before the broker is called, so a controller restarted in the
  * middle re-sends the same request (or polls) instead of starting a second one.
  */
-export class InstanceReconciler {
+class InstanceReconciler {
   readonly env: InstanceEnv;
-  /** What our own status writes returned, until the cache catches up with them. */
-  private readonly written = new Map<string, Instance>();
+  /** Our own last write needs no reconcile, and is kept until the next one (resyncs pass over it). */
+  private readonly writer: StatusWriter<Instance>;
 
   constructor(
-    private readonly ctx: ControllerContext,
-    private readonly enqueue: (key: string) => void,
+    ctx: ControllerContext,
+    enqueue: (key: string) => void,
     limiter: RateLimiterOptions = ctx.limiter,
   ) {
     const { informers } = ctx;
+    this.writer = new StatusWriter<Instance>(ctx, {
+      type: serviceInstanceResource,
+      enqueue,
+      forgetOnceCached: false,
+      onWritten: (before, after) => recordConditionEvents(ctx.recorder, before, after, conditionEvents),
+    });
     this.env = {
       ctx,
       limiter,
@@ -83,53 +69,30 @@ export class InstanceReconciler {
         cluster: informers.for<Broker>(clusterServiceBrokerResource),
         namespaced: informers.for<Broker>(serviceBrokerResource),
       },
-      write: (inst, mutate) => this.write(inst, mutate),
-      remember: (inst) => this.written.set(keyOf(inst), inst),
+      write: (inst, mutate) => this.writer.write(inst, mutate),
+      remember: (inst) => this.writer.remember(inst),
       polls: new Map(),
       now: () => Date.now(),
     };
   }
 
-  private async write(
-    inst: Instance,
-    mutate: (status: InstanceStatus, inst: Instance) => void,
-  ): Promise<Instance> {
-    const written = await this.ctx.updateStatus<Instance>(serviceInstanceResource, inst, (latest) => {
-      latest.status ??= {};
-      mutate(latest.status, latest);
-    });
-    if (written !== inst) {
-      this.written.set(keyOf(inst), written);
-      recordConditionEvents(this.ctx, inst, written);
-    }
-    return written;
-  }
-
   /**
-   * The informer handler: our own last write needs no reconcile, and an instance being polled
-   * is left to its poll timer (so that Retry-After and the backoff hold), unless it is deleted.
+   * The informer handler: an instance being polled is left to its poll timer (so that Retry-After
+   * and the backoff hold), unless it is deleted.
    */
   observe(inst: Instance): void {
-    const key = keyOf(inst);
-    if (this.written.get(key)?.metadata.resourceVersion === inst.metadata.resourceVersion) return;
-    if (inst.status?.asyncOpInProgress && !inst.metadata.deletionTimestamp && this.env.polls.has(key)) return;
-    this.enqueue(key);
-  }
-
-  private forget(key: string): void {
-    this.written.delete(key);
-    this.env.polls.delete(key);
+    if (inst.status?.asyncOpInProgress && !inst.metadata.deletionTimestamp && this.env.polls.has(keyOf(inst)))
+      return;
+    this.writer.observe(inst);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    const cached = this.env.instances.get(namespace, name);
-    if (!cached) {
-      this.forget(key);
+    const inst = this.writer.current(key, this.env.instances.get(namespace, name));
+    if (!inst) {
+      this.env.polls.delete(key);
       return {};
     }
-    const inst = newer(cached, this.written.get(key))!;
-    if (inst === cached) this.written.delete(key);
     return this.dispatch(inst);
   }
 
@@ -171,13 +134,9 @@ export class InstanceReconciler {
     if (conditionOf(inst, 'Ready')?.status !== 'True') return update(env, inst);
     if (inst.spec?.parametersFrom?.length) {
       // a parametersFrom Secret changed: the broker gets what changed
-      try {
-        const built = await buildParameters(env.ctx.client, inst.metadata.namespace ?? '', inst.spec);
-        if (recordedChecksum(built) !== s.externalProperties?.parameterChecksum) return update(env, inst);
-      } catch (e) {
-        if (!(e instanceof ParametersError)) throw e;
-        return report(env, inst, { reason: reasons.errorWithParameters, message: e.message });
-      }
+      const built = await instanceParameters(env, inst);
+      if (isProblem(built)) return report(env, inst, built);
+      if (recordedChecksum(built) !== s.externalProperties?.parameterChecksum) return update(env, inst);
     }
     return this.refreshMaintenance(inst);
   }
@@ -187,7 +146,7 @@ export class InstanceReconciler {
     const found = scopeOf(inst);
     if (!found) return {};
     const { scope } = found;
-    const planName = refName(inst, scope.planRefField);
+    const planName = instanceRef(inst, scope.planRefField);
     const plan = planName
       ? this.env.plans[scope.namespaced ? 'namespaced' : 'cluster'].get(
           scope.namespaced ? inst.metadata.namespace : undefined,
@@ -207,56 +166,14 @@ export class InstanceReconciler {
       .list(ns)
       .filter((inst) => {
         if (scopeOf(inst)?.scope !== scope) return false;
-        const ref = refName(inst, field);
-        return ref === undefined || ref === entry.metadata.name;
+        const ref = instanceRef(inst, field);
+        return !ref || ref === entry.metadata.name;
       })
       .map(keyOf);
   }
 }
 
-function instanceGauges(registry: Registry, instances: SharedInformer<Instance>): void {
-  for (const name of [
-    'servicecatalog_service_instances',
-    'servicecatalog_service_instance_async_operations',
-  ]) {
-    if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
-  }
-  new Gauge({
-    name: 'servicecatalog_service_instances',
-    help: 'ServiceInstances by condition type (Ready, Failed, OrphanMitigation) and status (True, False, Unknown).',
-    labelNames: ['condition', 'status'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const type of ['Ready', 'Failed', 'OrphanMitigation']) {
-        for (const status of ['True', 'False', 'Unknown']) this.set({ condition: type, status }, 0);
-      }
-      for (const inst of instances.list()) {
-        for (const c of inst.status?.conditions ?? []) this.inc({ condition: c.type, status: c.status });
-      }
-    },
-  });
-  new Gauge({
-    name: 'servicecatalog_service_instance_async_operations',
-    help: 'Asynchronous operations on ServiceInstances in flight (being polled), by operation.',
-    labelNames: ['operation'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const op of ['Provision', 'Update', 'Deprovision', 'OrphanMitigation'])
-        this.set({ operation: op }, 0);
-      for (const inst of instances.list()) {
-        const s = inst.status;
-        if (!s?.asyncOpInProgress) continue;
-        this.inc({
-          operation: s.orphanMitigationInProgress ? 'OrphanMitigation' : s.currentOperation || 'Provision',
-        });
-      }
-    },
-  });
-}
-
-export interface InstanceControllerOptions {
+interface InstanceControllerOptions {
   /** Retry and poll backoff; the manager's (1 s doubling to --operation-polling-maximum-backoff-duration) by default. */
   limiter?: RateLimiterOptions;
 }
@@ -310,9 +227,21 @@ export function startServiceInstanceController(
       if (uses && !inst.status?.asyncOpInProgress) controller.enqueue(keyOf(inst));
     }
   });
-  instanceGauges(ctx.metrics, env.instances);
+  conditionsGauge(
+    ctx.metrics,
+    {
+      name: 'servicecatalog_service_instances',
+      help: 'ServiceInstances by condition type (Ready, Failed, OrphanMitigation) and status (True, False, Unknown).',
+    },
+    ['Ready', 'Failed', 'OrphanMitigation'],
+    () => env.instances.list(),
+  );
+  asyncOperationsGauge(
+    ctx.metrics,
+    name,
+    () => env.instances.list().filter((inst) => inst.status?.asyncOpInProgress).length,
+  );
 
-  let stopped = false;
   const informers = [
     env.instances,
     env.bindings,
@@ -325,17 +254,5 @@ export function startServiceInstanceController(
     env.brokers.namespaced,
     secrets,
   ];
-  const started = Promise.all(informers.map((i) => i.start(ctx.options.resyncIntervalMs))).then(() => {
-    if (!stopped) controller.run();
-  });
-  started.catch(() => undefined);
-
-  return {
-    name,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await controller.stop();
-    },
-  };
+  return runWhenSynced(name, informers, ctx.options.resyncIntervalMs, [controller]);
 }

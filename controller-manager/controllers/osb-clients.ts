@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Secret } from '../../api-types/core/secret';
+import { secretValue, type Secret } from '../../api-types/core/secret';
 import type { CommonServiceBrokerSpec } from '../../api-types/common';
 import type { KubeObject } from '../../api-types/meta';
 import { OSBClient, type BrokerAuth, type OSBMetrics } from '../../pkg/osb';
 
 /** Where a broker's auth Secret lives and which scheme it feeds. */
-export interface AuthSecretRef {
+interface AuthSecretRef {
   method: 'basic' | 'bearer';
   namespace: string;
   name: string;
@@ -43,23 +43,10 @@ export function authSecretRef(broker: BrokerLike): AuthSecretRef | undefined {
 }
 
 /** Reads a Secret; undefined when it does not exist. */
-export type SecretReader = (
-  namespace: string,
-  name: string,
-) => Promise<Secret | undefined> | Secret | undefined;
-
-function secretValue(secret: Secret, key: string): string | undefined {
-  const data = secret.data?.[key];
-  if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
-  const plain = secret.stringData?.[key];
-  return typeof plain === 'string' ? plain : undefined;
-}
+type SecretReader = (namespace: string, name: string) => Promise<Secret | undefined> | Secret | undefined;
 
 /** The credentials a broker's authInfo points at; throws AuthCredentialsError when they cannot be had. */
-export async function brokerAuth(
-  broker: BrokerLike,
-  readSecret: SecretReader,
-): Promise<BrokerAuth | undefined> {
+async function brokerAuth(broker: BrokerLike, readSecret: SecretReader): Promise<BrokerAuth | undefined> {
   const ref = authSecretRef(broker);
   if (!ref) return undefined;
   const where = `"${ref.namespace}/${ref.name}"`;
@@ -77,7 +64,7 @@ export async function brokerAuth(
   return { bearer: { token: need('token') } };
 }
 
-export interface BrokerClientsOptions {
+interface BrokerClientsOptions {
   /** Per request (--osb-api-request-timeout). */
   timeoutMs: number;
   /** Shared by every client; the `broker` label tells brokers apart. */

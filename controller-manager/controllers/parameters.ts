@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { secretResource, type Secret } from '../../api-types/core/secret';
+import { secretResource, secretValue, type Secret } from '../../api-types/core/secret';
 import type { UserInfo } from '../../api-types/common';
 import type { KubeClient } from '../../pkg/kube/client';
 import type { OriginatingIdentity } from '../../pkg/osb';
@@ -19,7 +19,7 @@ export class ParametersError extends Error {
   }
 }
 
-export interface ParametersSpec {
+interface ParametersSpec {
   parameters?: unknown;
   parametersFrom?: Array<{ secretKeyRef?: { name?: string; key?: string } }>;
 }
@@ -37,7 +37,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** JSON with object keys sorted at every depth, so that equal parameters always hash alike. */
-export function canonicalJSON(value: unknown): string {
+function canonicalJSON(value: unknown): string {
   if (Array.isArray(value))
     return `[${value.map((v) => canonicalJSON(v === undefined ? null : v)).join(',')}]`;
   if (isObject(value)) {
@@ -51,13 +51,6 @@ export function canonicalJSON(value: unknown): string {
 
 export function parametersChecksum(parameters: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJSON(parameters)).digest('hex');
-}
-
-function secretValue(secret: Secret, key: string): string | undefined {
-  const data = secret.data?.[key];
-  if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
-  const plain = secret.stringData?.[key];
-  return typeof plain === 'string' ? plain : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../pkg/logging';
+import type { RunningController } from '../context';
 import { WorkQueue, type RateLimiterOptions } from './queue';
 
 /** What a reconcile asks for next: nothing (done), a retry with backoff, or a check after a delay. */
@@ -14,7 +15,7 @@ export interface ReconcileResult {
  * Reconciles one object by key (`namespace/name` or `name`): read the current state, take one
  * step toward the desired state, write status, return. Throwing retries with backoff.
  */
-export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
+type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 
 export interface ControllerMetrics {
   reconciles: Counter<'controller' | 'result'>;
@@ -99,4 +100,31 @@ export class Controller {
     this.queue.shutDown();
     await Promise.all(this.workers);
   }
+}
+
+/**
+ * Runs controllers: their workers start once every informer they read has synced (none works
+ * from a partial cache), and stopping waits for the reconciles in flight, then runs `afterStop`.
+ */
+export function runWhenSynced(
+  name: string,
+  informers: ReadonlyArray<{ start(resyncMs: number): Promise<void> }>,
+  resyncMs: number,
+  controllers: readonly Controller[],
+  afterStop?: () => Promise<void>,
+): RunningController {
+  let stopped = false;
+  const started = Promise.all(informers.map((i) => i.start(resyncMs))).then(() => {
+    if (!stopped) for (const c of controllers) c.run();
+  });
+  started.catch(() => undefined);
+  return {
+    name,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(controllers.map((c) => c.stop()));
+      await afterStop?.();
+    },
+  };
 }

@@ -4,11 +4,12 @@ import type { KubeObject } from '../../api-types/meta';
 import { isNotFound, KubeError, type KubeClient } from '../../pkg/kube/client';
 import type { Logger } from '../../pkg/logging';
 import type { EventRecorder } from '../context';
+import { rfc3339 } from './status';
 
-export const eventComponent = 'service-catalog-controller-manager';
+const eventComponent = 'service-catalog-controller-manager';
 
 /** kube's EventCorrelator: an identical event within this window bumps the existing one. */
-export const aggregationWindowMs = 10 * 60_000;
+const aggregationWindowMs = 10 * 60_000;
 /** kube's EventAggregator: this many distinct messages for one (object, type, reason) in the window... */
 const similarEventsBeforeCombining = 10;
 const combinedPrefix = '(combined from similar events): ';
@@ -18,7 +19,7 @@ const cacheSize = 4096;
 const maxQueued = 1000;
 const writeAttempts = 3;
 
-export interface EventRecorderOptions {
+interface EventRecorderOptions {
   client: KubeClient;
   log: Logger;
   component?: string;
@@ -41,9 +42,6 @@ interface Observed {
   firstTimestamp: string;
   lastSeen: number;
 }
-
-/** metav1.Time: RFC 3339 in seconds. */
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A Map that forgets its least recently set entries beyond a size. */
 class Lru<V> {

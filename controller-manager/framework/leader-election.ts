@@ -13,7 +13,7 @@ export interface LeaderElectionTimings {
   retryPeriodMs: number;
 }
 
-export interface LeaderElectionConfig extends LeaderElectionTimings {
+interface LeaderElectionConfig extends LeaderElectionTimings {
   client: KubeClient;
   /** The Lease's namespace and name. */
   namespace: string;

@@ -59,11 +59,12 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
   let exited = false;
   proc.once('exit', () => (exited = true));
   await waitFor('etcd', async () => {
-    if (exited) throw new Error('etcd exited at start-up');
+    if (exited) return true;
     const res = await request(`${endpoint}/health`);
     const body = (await res.body.json()) as { health?: string };
     return body.health === 'true';
   });
+  if (exited) throw new Error('etcd exited at start-up');
   return {
     endpoint,
     process: proc,

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 
 /**
- * This process's admin token: random, so no well-known token ever opens a server. `make run` gives
- * it to the API server in a token file (writeAdminTokenFile) and to kubectl in the kubeconfig.
+ * This process's admin token: random, so no well-known token ever opens a server. `make run` and
+ * the benches give it to the API server in a token file (writeAdminTokenFile) and to their
+ * clients in the kubeconfig.
  */
-const adminToken = randomBytes(24).toString('base64url');
+export const adminToken = randomBytes(24).toString('base64url');
 
 /** Writes `dir/tokens.csv` (--token-auth-file) with the admin token, user admin in system:masters; returns its path. */
 export function writeAdminTokenFile(dir: string): string {

@@ -10,6 +10,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api-types/meta';
+import { apiVersionOf } from '../../api-types/resource';
 
 /** A kind the controllers read or write. */
 export interface ResourceType {
@@ -19,8 +20,6 @@ export interface ResourceType {
   plural: string;
   namespaced: boolean;
 }
-
-export const apiVersionOf = (t: ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);
 
 /** A failed API call, with the Status the server answered. */
 export class KubeError extends Error {

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../api-types/meta';
-import type { Logger } from '../../pkg/logging';
-import { apiVersionOf, type CachedInformer, type KubeClient, type ResourceType } from '../../pkg/kube/client';
+import type { Logger } from '../logging';
+import { apiVersionOf } from '../../api-types/resource';
+import type { CachedInformer, KubeClient, ResourceType } from './client';
 
 export const keyOf = (obj: KubeObject): string =>
   obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata.name ?? '');
@@ -10,7 +11,7 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-export type ChangeHandler<T extends KubeObject> = (obj: T, old?: T) => void;
+type ChangeHandler<T extends KubeObject> = (obj: T, old?: T) => void;
 
 const restartBaseMs = 1000;
 const restartMaxMs = 30_000;

@@ -1,0 +1,32 @@
+import type { KubeObject } from '../../api-types/meta';
+import { FINALIZER } from '../../apiserver/registry/validation';
+import { isConflict, type KubeClient, type ResourceType } from '../../pkg/kube/client';
+
+/**
+ * Drops our finalizer, so that the API server deletes the object once no other is left; a
+ * conflict is retried on a fresh read. Returns the object the finalizer was removed from, or
+ * undefined when there was nothing to remove (the finalizer or the object gone, or replaced).
+ */
+export async function removeFinalizer<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  obj: T,
+): Promise<T | undefined> {
+  let current = obj;
+  for (let attempt = 1; ; attempt++) {
+    const finalizers = current.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return undefined;
+    try {
+      await client.update<T>(type, {
+        ...current,
+        metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
+      });
+      return current;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+      const latest = await client.get<T>(type, obj.metadata.namespace, obj.metadata.name!);
+      if (!latest || latest.metadata.uid !== obj.metadata.uid) return undefined;
+      current = latest;
+    }
+  }
+}
