@@ -1,6 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Imports a folder may not make: the two processes share code only through pkg/ and api-types/. */
+const forbid = (...folders) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      patterns: folders.map((folder) => ({
+        group: [`**/${folder}`, `**/${folder}/**`],
+        message: `${folder}/ is another process (or a layer above this one): share code through pkg/ or api-types/ instead.`,
+      })),
+    },
+  ],
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.run/**', 'coverage/**', '*.config.js'] },
   js.configs.recommended,
@@ -10,5 +23,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  // boundaries: apiserver/ and controller-manager/ never import each other; pkg/ and api-types/
+  // serve both (and clients); svcat/ and brokers/ are clients and import neither process
+  {
+    files: ['apiserver/**/*.ts'],
+    rules: forbid('controller-manager', 'svcat', 'brokers', 'hack', 'test', 'bench'),
+  },
+  {
+    files: ['controller-manager/**/*.ts'],
+    rules: forbid('apiserver', 'svcat', 'brokers', 'hack', 'test', 'bench'),
+  },
+  {
+    files: ['pkg/**/*.ts', 'api-types/**/*.ts'],
+    rules: forbid('apiserver', 'controller-manager', 'svcat', 'brokers', 'hack', 'test', 'bench'),
+  },
+  {
+    files: ['svcat/**/*.ts', 'brokers/**/*.ts'],
+    rules: forbid('apiserver', 'controller-manager', 'hack', 'test', 'bench'),
   },
 );

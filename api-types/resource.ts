@@ -59,6 +59,13 @@ export interface ResourceDefinition {
   protobuf?: ProtoMessage;
 }
 
+/**
+ * The part of a ResourceDefinition that names where a resource is served and stored: what the kube
+ * client, the informers and etcd storage need. Every kind has one descriptor, its ResourceDefinition;
+ * a ResourceType is any of them (or a kind we only call, such as Namespaces of a real cluster).
+ */
+export type ResourceType = Pick<ResourceDefinition, 'group' | 'version' | 'kind' | 'plural' | 'namespaced'>;
+
 /** `group/version`, or just the version for the core group. */
 export const apiVersionOf = (t: { group: string; version: string }) =>
   t.group ? `${t.group}/${t.version}` : t.version;

@@ -3,8 +3,9 @@ import { kubernetesFinalizer, type NamespaceCondition } from '../api-types/core'
 import type { Logger } from '../pkg/logging';
 import type { Subscription } from '../pkg/storage';
 import type { RequestContext } from './registry/strategy';
-import { StatusError } from './rest/errors';
-import { now, type Registry } from './rest/registry';
+import { StatusError } from '../pkg/apierrors';
+import type { Registry } from './rest/registry';
+import { rfc3339 } from '../pkg/time';
 
 /**
  * The namespace lifecycle controller of standalone mode, after kube-controller-manager's namespace
@@ -245,7 +246,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
       changed = true;
       conditions.push({
         ...w,
-        lastTransitionTime: old && old.status === w.status ? old.lastTransitionTime : now(),
+        lastTransitionTime: old && old.status === w.status ? old.lastTransitionTime : rfc3339(),
       });
     }
     if (!changed) return;

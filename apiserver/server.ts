@@ -31,7 +31,7 @@ import {
   requestEntityTooLarge,
   StatusError,
   unsupportedMediaType,
-} from './rest/errors';
+} from '../pkg/apierrors';
 import { anonymousUser, handleResource } from './rest/handlers';
 import { Registry } from './rest/registry';
 import { parseRequestInfo, type RequestInfo } from './rest/request-info';
@@ -144,11 +144,7 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const groups = new Map<string, string[]>();
   const byGroupVersion = new Map<string, ResourceDefinition[]>();
   for (const def of cfg.resources) {
-    const store = cfg.storage.resource({
-      group: def.group,
-      resource: def.plural,
-      namespaced: def.namespaced,
-    });
+    const store = cfg.storage.resource(def);
     const cache = cfg.watchCache
       ? new WatchCache(store, {
           indexers: def.selectableFields,

@@ -1,10 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { KubeObject } from '../api-types/meta';
-import type { KubeClient, ResourceType } from '../pkg/kube/client';
+import type { KubeClient } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
 import type { InformerFactory } from '../pkg/kube/informers';
 import type { RateLimiterOptions } from './framework/queue';
 import type { ControllerMetrics } from './framework/controller';
+import { type ResourceType } from '../api-types/resource';
 
 /** Records Kubernetes Events about an object (aggregated like kube's recorder). */
 export interface EventRecorder {

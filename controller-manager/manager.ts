@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { servicecatalogResources } from '../api-types';
 import { configMapResource, namespaceResource, secretResource } from '../api-types/core';
-import type { KubeClient, ResourceType } from '../pkg/kube/client';
+import type { KubeClient } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
 import { InformerFactory } from '../pkg/kube/informers';
 import { ClusterIdSource } from './cluster-id';
@@ -13,6 +13,7 @@ import { defaultIdentity, LeaderElector, type LeaderElectionTimings } from './fr
 import { defaultRateLimiter, type RateLimiterOptions } from './framework/queue';
 import { updateStatus } from './framework/status';
 import { startHealthServer, type HealthCheck, type HealthServer } from './server';
+import { type ResourceType } from '../api-types/resource';
 
 export interface LeaderElectionOptions extends LeaderElectionTimings {
   enabled: boolean;

@@ -16,3 +16,13 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   return a === b;
 }
+
+/** A JSON object: not null, not an array. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A string member read loosely: the string, or '' for anything else. */
+export function stringOf(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}

@@ -2,7 +2,7 @@ import type { KubeObject, Status } from '../api-types/meta';
 import { admissionPlugins, defaultAdmissionPlugins } from '../apiserver/admission';
 import type { AdmissionAttributes, ObjectReader } from '../apiserver/admission/types';
 import { parseOptions } from '../apiserver/cmd/options';
-import { StatusError } from '../apiserver/rest/errors';
+import { StatusError } from '../pkg/apierrors';
 import { FlagError } from '../pkg/flags';
 import { startEnv, type Client, type Env, type Response } from './harness';
 

@@ -15,10 +15,10 @@ import {
   startServiceBrokerController,
 } from '../controller-manager/controllers/broker';
 import { escapedName, validateCatalog } from '../controller-manager/controllers/catalog';
-import type { ResourceType } from '../pkg/kube/client';
 import type { Catalog, ServiceOffering, ServicePlan } from '../pkg/osb';
 import { eventually } from './harness';
 import { condition, ControllerEnv, draft04, GROUP, plan, type Obj } from './harness/controllers';
+import { type ResourceType } from '../api-types/resource';
 
 type Broker = (ClusterServiceBroker | ServiceBroker) & Obj;
 

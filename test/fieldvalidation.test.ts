@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { freeForm, kindSchema } from '../api-types/meta';
-import { StatusError } from '../apiserver/rest/errors';
+import { StatusError } from '../pkg/apierrors';
 import {
   checkUnknownFields,
   parseFieldValidation,

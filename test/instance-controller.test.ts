@@ -7,12 +7,12 @@ import {
   type ServiceBinding,
 } from '../api-types';
 import { secretResource } from '../api-types/core';
-import { parametersSchemaViolations } from '../controller-manager/controllers/catalog';
 import { buildParameters, ParametersError } from '../controller-manager/controllers/parameters';
 import { KubeError } from '../pkg/kube/client';
 import { eventually } from './harness';
 import { condition, draft04, type ControllerEnv, type Obj } from './harness/controllers';
 import { checksum, Fixture, gaps, startSuite, testCatalog } from './instance-fixture';
+import { parametersSchemaViolations } from '../pkg/servicecatalog/parameters-schema';
 
 let suite: ControllerEnv;
 

@@ -7,10 +7,11 @@ import { keyOf } from '../pkg/kube/informers';
 import { LeaderElector, type LeaderElectionTimings } from '../controller-manager/framework/leader-election';
 import { ControllerManager } from '../controller-manager/manager';
 import { managerDefaults } from '../hack/lib/controller-manager';
-import { KubeClient, type ResourceType } from '../pkg/kube/client';
+import { KubeClient } from '../pkg/kube/client';
 import { createLogger } from '../pkg/logging';
 import { createRegistry } from '../pkg/metrics';
 import { eventually, startEnv, testCert, type Env } from './harness';
+import { type ResourceType } from '../api-types/resource';
 
 const log = createLogger('test-leader-election', 'silent');
 const timings: LeaderElectionTimings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 200 };

@@ -1,4 +1,4 @@
-import { StatusError } from '../apiserver/rest/errors';
+import { StatusError } from '../pkg/apierrors';
 import {
   MAX_JSON_PATCH_OPERATIONS,
   applyPatch,

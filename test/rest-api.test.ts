@@ -1,6 +1,6 @@
 import type { KubeObject, Status } from '../api-types/meta';
-import { FINALIZER as CATALOG_FINALIZER } from '../apiserver/registry/validation';
 import { Client, eventually, startEnv, type Env, type Response } from './harness';
+import { FINALIZER as CATALOG_FINALIZER } from '../pkg/servicecatalog/constants';
 
 /** REST semantics a kube client relies on, against a real etcd and the real API server. */
 

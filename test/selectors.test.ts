@@ -1,5 +1,5 @@
-import { StatusError } from '../apiserver/rest/errors';
-import { exactMatch, parseFieldSelector, parseLabelSelector } from '../apiserver/rest/selectors';
+import { StatusError } from '../pkg/apierrors';
+import { exactMatch, parseFieldSelector, parseLabelSelector } from '../pkg/selectors';
 
 function statusErrorOf(fn: () => unknown): StatusError {
   try {

@@ -204,7 +204,7 @@ describe('secrets', () => {
     expect(created.body.data).toEqual({ keep: b64('kept'), over: b64('new'), password: b64('pä55') });
     // what etcd holds, not only what the API answers
     const stored = await env.storage
-      .resource({ group: '', resource: 'secrets', namespaced: true })
+      .resource({ group: '', plural: 'secrets', namespaced: true })
       .get(ns, 'creds');
     expect(stored?.stringData).toBeUndefined();
     expect(stored?.data).toEqual(created.body.data);

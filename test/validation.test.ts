@@ -5,7 +5,7 @@ import {
   parseRestrictions,
   planProperties,
   restrictionProperties,
-} from '../apiserver/registry/catalog-restrictions';
+} from '../pkg/servicecatalog/restrictions';
 import { kubectl, startEnv, type Env, type Response } from './harness';
 
 /**
@@ -732,7 +732,7 @@ describe('service instances', () => {
     const alice = { username: 'alice', uid: 'u-1', groups: ['devs'], extra: { scopes: ['a'] } };
     const store = env.storage.resource({
       group: 'servicecatalog.k8s.io',
-      resource: 'serviceinstances',
+      plural: 'serviceinstances',
       namespaced: true,
     });
     await store.guaranteedUpdate(NS, obj.metadata.name!, (current) => {

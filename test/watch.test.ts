@@ -794,8 +794,8 @@ describe('storage watch', () => {
     // its own connection, so that holding back the compaction pre-check touches nothing else
     const storage = new Storage([env.etcd.endpoint], '/registry');
     try {
-      const store = storage.resource({ group: 'test', resource: 'cancelled', namespaced: false });
-      const other = storage.resource({ group: 'test', resource: 'bystander', namespaced: false });
+      const store = storage.resource({ group: 'test', plural: 'cancelled', namespaced: false });
+      const other = storage.resource({ group: 'test', plural: 'bystander', namespaced: false });
       for (let i = 0; i < 3; i++) await store.create(undefined, `o${i}`, { metadata: { name: `o${i}` } });
       const seen: StorageEvent[] = [];
       const bystander = await other.watch(

@@ -1,8 +1,9 @@
 import { servicecatalogGroup } from '../../api-types/resource';
-import { invalid } from '../rest/errors';
-import { parameterSchemaCauses, planOfInstance } from './parameters-schema';
-import { namespaceOf } from './plan-reference';
+import { invalid } from '../../pkg/apierrors';
+import { planOfInstance } from './parameters-schema';
+import { namespaceOf } from './types';
 import type { AdmissionPlugin } from './types';
+import { parameterSchemaCauses } from '../../pkg/servicecatalog/parameters-schema';
 
 /**
  * ServiceBindingParametersSchema: refuses (422) a ServiceBinding whose spec.parameters break the

@@ -1,4 +1,4 @@
-import { namespaceOf, refuse } from './plan-reference';
+import { namespaceOf, refuse } from './types';
 import type { AdmissionAttributes, AdmissionPluginFactory } from './types';
 
 interface SecretRef {

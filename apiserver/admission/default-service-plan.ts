@@ -1,15 +1,14 @@
+import { namespaceOf, refuse } from './types';
 import {
   describeClass,
   lookUpClass,
-  namespaceOf,
   planReference,
   planSpecified,
   planValue,
   plansOfClass,
-  refuse,
   removedFromBrokerCatalog,
   specifiedClass,
-} from './plan-reference';
+} from '../../pkg/servicecatalog/references';
 import type { AdmissionPlugin } from './types';
 
 const quoteAll = (values: string[]) =>
@@ -47,14 +46,14 @@ export const defaultServicePlan: AdmissionPlugin = {
     if ('missing' in lookup) {
       throw refuse(
         attrs,
-        `${lookup.description} does not exist, can not figure out the default ${scope.planKind}`,
+        `${lookup.description} does not exist, can not figure out the default ${scope.plan.kind}`,
       );
     }
     if ('ambiguous' in lookup) {
       const names = quoteAll(lookup.ambiguous.map((c) => c.metadata.name ?? ''));
       throw refuse(
         attrs,
-        `${lookup.description} is ambiguous: ${lookup.ambiguous.length} ${scope.classKind}es match (${names}); ` +
+        `${lookup.description} is ambiguous: ${lookup.ambiguous.length} ${scope.class.kind}es match (${names}); ` +
           `name the class with ${scope.classField('Name')}`,
       );
     }
@@ -72,7 +71,7 @@ export const defaultServicePlan: AdmissionPlugin = {
         : '';
       throw refuse(
         attrs,
-        `no ${scope.planKind}s found at all for ${describeClass(scope, lookup.found)}${removed}, can not figure out the default ${scope.planKind}`,
+        `no ${scope.plan.kind}s found at all for ${describeClass(scope, lookup.found)}${removed}, can not figure out the default ${scope.plan.kind}`,
       );
     }
     throw refuse(

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../api-types/meta';
-import { forbidden, internalError, notFound, StatusError } from '../rest/errors';
+import { forbidden, internalError, notFound, StatusError } from '../../pkg/apierrors';
 import type { AdmissionAttributes, AdmissionPluginFactory } from './types';
 
 /** The namespaces kube-apiserver never lets anyone delete. */

@@ -1,4 +1,4 @@
-import { refuse } from './plan-reference';
+import { refuse } from './types';
 import type { AdmissionPlugin } from './types';
 
 /**

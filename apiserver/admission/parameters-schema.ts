@@ -1,76 +1,17 @@
-import type { KubeObject, StatusCause } from '../../api-types/meta';
+import type { KubeObject } from '../../api-types/meta';
 import { servicecatalogGroup } from '../../api-types/resource';
-import { jsonEqual } from '../../pkg/json';
-import {
-  parametersSchemaViolations,
-  type ParameterViolation,
-} from '../../controller-manager/controllers/catalog';
-import { invalid } from '../rest/errors';
+import { changedParameters, parameterSchemaCauses } from '../../pkg/servicecatalog/parameters-schema';
+import { invalid } from '../../pkg/apierrors';
+import { namespaceOf } from './types';
 import {
   lookUpClass,
-  namespaceOf,
   planReference,
   planValue,
   plansOfClass,
   scopes,
   specifiedClass,
-} from './plan-reference';
+} from '../../pkg/servicecatalog/references';
 import type { AdmissionPlugin, ObjectReader } from './types';
-
-/**
- * Keywords about the top-level parameters object that other sources may satisfy: keys from
- * parametersFrom Secrets (which admission cannot read), or keys an update leaves unchanged.
- */
-const satisfiableElsewhere = new Set([
-  'required',
-  'dependencies',
-  'dependentRequired',
-  'dependentSchemas',
-  'minProperties',
-  'anyOf',
-  'oneOf',
-  'allOf',
-  'if',
-  'then',
-  'else',
-  'not',
-]);
-
-/** The violations that stand when only part of the parameters is at hand. */
-export function partialViolations(violations: readonly ParameterViolation[]): ParameterViolation[] {
-  return violations.filter((v) => !(v.topLevel && satisfiableElsewhere.has(v.keyword)));
-}
-
-export interface SchemaCheckOptions {
-  /**
-   * Some parameters are not in front of us (parametersFrom, or an update sending only what
-   * changed): rules about the whole object that the missing part could satisfy are not applied.
-   */
-  partial: boolean;
-  /** Field path of the parameters in the object, for the causes: `spec.parameters`. */
-  path?: string;
-}
-
-/**
- * The 422 causes for parameters that break a plan's parameter schema; empty when they conform or
- * the schema is not trusted (flagged by the catalog checks: external $ref, over 64 kB, ...).
- * Shared by the instance and binding admission checks and usable by controllers.
- */
-export function parameterSchemaCauses(
-  schema: unknown,
-  parameters: unknown,
-  opts: SchemaCheckOptions,
-): StatusCause[] {
-  if (schema === undefined || schema === null) return [];
-  const violations = parametersSchemaViolations(schema, parameters ?? {});
-  if (!violations) return [];
-  const path = opts.path ?? 'spec.parameters';
-  return (opts.partial ? partialViolations(violations) : violations).map((v) => ({
-    reason: 'FieldValueInvalid',
-    message: `Invalid value: ${v.message} (the plan's parameter schema)`,
-    field: `${path}${v.field.slice('parameters'.length)}`,
-  }));
-}
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
@@ -85,8 +26,8 @@ export async function planOfInstance(
   const spec = (instance.spec ?? {}) as Record<string, { name?: unknown } | undefined>;
   const namespace = instance.metadata.namespace;
   for (const scope of scopes) {
-    const ref = str(spec[scope.cluster ? 'clusterServicePlanRef' : 'servicePlanRef']?.name);
-    if (ref) return objects.get(scope.planResource, scope.cluster ? undefined : namespace, ref);
+    const ref = str(spec[scope.planRefField]?.name);
+    if (ref) return objects.get(scope.plan.plural, scope.namespaced ? namespace : undefined, ref);
   }
   const ref = planReference(instance);
   const cls = specifiedClass(ref);
@@ -103,16 +44,6 @@ export async function planOfInstance(
 
 const schemaOf = (plan: KubeObject, key: string): unknown =>
   (plan.spec as Record<string, unknown> | undefined)?.[key];
-
-/** The top-level parameters whose values an update changes (what the controller sends the broker). */
-export function changedParameters(next: unknown, prev: unknown): Record<string, unknown> {
-  const n = isObject(next) ? next : {};
-  const p = isObject(prev) ? prev : {};
-  return Object.fromEntries(Object.entries(n).filter(([k, v]) => !jsonEqual(v, p[k])));
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * ServiceInstanceParametersSchema: refuses (422) spec.parameters that break the parameter schema

@@ -1,16 +1,15 @@
 import type { KubeObject } from '../../api-types/meta';
+import { namespaceOf, refuse } from './types';
 import {
   describeClass,
   describePlan,
   lookUpClass,
-  namespaceOf,
   planChanged,
   planReference,
   planSpecified,
-  refuse,
   specifiedClass,
   specString,
-} from './plan-reference';
+} from '../../pkg/servicecatalog/references';
 import { planOfInstance } from './parameters-schema';
 import type { AdmissionPlugin } from './types';
 
@@ -44,10 +43,14 @@ export const servicePlanChangeValidator: AdmissionPlugin = {
     let found: KubeObject | undefined;
     // the stored reference first: it is the controller's, while the sent one is the client's
     const resolved =
-      resolvedClassName(attrs.oldObject, cls.scope.cluster) ??
-      resolvedClassName(attrs.object, cls.scope.cluster);
+      resolvedClassName(attrs.oldObject, !cls.scope.namespaced) ??
+      resolvedClassName(attrs.object, !cls.scope.namespaced);
     if (resolved) {
-      found = await objects.get(cls.scope.classResource, cls.scope.cluster ? undefined : namespace, resolved);
+      found = await objects.get(
+        cls.scope.class.plural,
+        cls.scope.namespaced ? namespace : undefined,
+        resolved,
+      );
     } else {
       const lookup = await lookUpClass(objects, cls.scope, cls.style, cls.value, namespace);
       if ('found' in lookup) found = lookup.found;
@@ -60,7 +63,7 @@ export const servicePlanChangeValidator: AdmissionPlugin = {
       if (planSays) return;
       throw refuse(
         attrs,
-        `The ${cls.scope.planKind} (K8S: "${current.metadata.name ?? ''}" ExternalName: "${specString(current, 'externalName')}") ` +
+        `The ${cls.scope.plan.kind} (K8S: "${current.metadata.name ?? ''}" ExternalName: "${specString(current, 'externalName')}") ` +
           `does not allow plan changes: cannot change ${describePlan(prev)} to ${describePlan(next)}`,
       );
     }

@@ -2,6 +2,8 @@ import type { KubeObject } from '../../api-types/meta';
 import type { Authorizer } from '../auth/types';
 import type { UserInfo } from '../registry/strategy';
 import type { NamespaceSource } from './namespace-source';
+import { forbidden } from '../../pkg/apierrors';
+import { servicecatalogGroup } from '../../api-types/resource';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -73,4 +75,17 @@ export class AdmissionChain {
   async validate(attrs: AdmissionAttributes): Promise<void> {
     for (const p of this.plugins) await p.validate?.(attrs, this.objects);
   }
+}
+
+/** A 403 about the object being written, worded `<resource> "<name>" is forbidden: <message>`. */
+export function refuse(attrs: AdmissionAttributes, message: string) {
+  return forbidden(
+    { group: servicecatalogGroup, resource: attrs.resource, name: attrs.name ?? attrs.object?.metadata.name },
+    message,
+  );
+}
+
+/** The namespace the object lives in. */
+export function namespaceOf(attrs: AdmissionAttributes): string | undefined {
+  return attrs.object?.metadata.namespace ?? attrs.oldObject?.metadata.namespace ?? attrs.namespace;
 }

@@ -1,6 +1,6 @@
 import type { AuthorizationV1Api, KubeConfig, V1SubjectAccessReviewSpec } from '@kubernetes/client-node';
 import { clientNode } from './cluster';
-import { internalError } from '../rest/errors';
+import { internalError } from '../../pkg/apierrors';
 import { DecisionCache } from './cache';
 import { withTimeout } from './cluster';
 import type { AuthorizationAttributes, Authorizer, Decision } from './types';

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { UserInfo } from '../registry/strategy';
-import { StatusError } from '../rest/errors';
+import { StatusError } from '../../pkg/apierrors';
 
 /** What authentication may look at: the headers and the TLS connection (client certificate). */
 export interface AuthenticationRequest {

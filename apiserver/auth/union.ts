@@ -1,6 +1,6 @@
 import type { Logger } from '../../pkg/logging';
 import type { UserInfo } from '../registry/strategy';
-import { StatusError, unauthorized } from '../rest/errors';
+import { StatusError, unauthorized } from '../../pkg/apierrors';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
 export const allAuthenticated = 'system:authenticated';

@@ -1,6 +1,10 @@
 import type { KubeObject, StatusCause } from '../../api-types/meta';
-import { field } from '../rest/errors';
-import { CatalogRestrictionError, parseRestriction, restrictionProperties } from './catalog-restrictions';
+import { field } from '../../pkg/apierrors';
+import {
+  CatalogRestrictionError,
+  parseRestriction,
+  restrictionProperties,
+} from '../../pkg/servicecatalog/restrictions';
 import type { Strategy } from './strategy';
 import {
   addFinalizer,
@@ -10,11 +14,11 @@ import {
   int,
   isObj,
   nonNegative,
-  parseGoDuration,
   specOf,
   unset,
   type Obj,
 } from './validation';
+import { parseDuration } from '../../pkg/time';
 
 /** The interval a broker with relistBehavior Duration gets when it names none (as the original). */
 export const DEFAULT_RELIST_DURATION = '15m0s';
@@ -136,7 +140,7 @@ function validateSpec(obj: KubeObject, scope: Scope): StatusCause[] {
   causes.push(...nonNegative('spec.relistRequests', spec.relistRequests));
   const duration = spec.relistDuration;
   if (typeof duration === 'string' && duration !== '') {
-    const ms = parseGoDuration(duration);
+    const ms = parseDuration(duration);
     if (ms !== undefined && ms <= 0) {
       causes.push(field.invalid('spec.relistDuration', duration, 'relistDuration must be greater than zero'));
     }

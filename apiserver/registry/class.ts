@@ -1,5 +1,5 @@
 import type { KubeObject, StatusCause } from '../../api-types/meta';
-import { field } from '../rest/errors';
+import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
 import { catalogName, immutable, specObject, unset, type Obj } from './validation';
 

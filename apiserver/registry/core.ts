@@ -1,8 +1,8 @@
 import { kubernetesFinalizer, secretTypes } from '../../api-types/core';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
-import { field } from '../rest/errors';
-import { now } from '../rest/registry';
+import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
+import { rfc3339 } from '../../pkg/time';
 
 /**
  * Strategies of the Kubernetes kinds served in standalone mode, after kube-apiserver's
@@ -317,7 +317,7 @@ const eventMicroTimes = [['eventTime'], ['series', 'lastObservedTime']];
 /** count 1 and both timestamps "now" unless the reporter set them; MicroTimes in kube's form. */
 function defaultEvent(obj: KubeObject): void {
   if (obj.count === undefined) obj.count = 1;
-  if (obj.firstTimestamp === undefined) obj.firstTimestamp = now();
+  if (obj.firstTimestamp === undefined) obj.firstTimestamp = rfc3339();
   if (obj.lastTimestamp === undefined) obj.lastTimestamp = obj.firstTimestamp;
   normalizeMicroTimes(obj, eventMicroTimes);
 }

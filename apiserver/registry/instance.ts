@@ -1,6 +1,6 @@
 import { jsonEqual } from '../../pkg/json';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
-import { field } from '../rest/errors';
+import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
 import {
   addFinalizer,

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../api-types/meta';
-import { field } from '../rest/errors';
+import { field } from '../../pkg/apierrors';
 import { validateCatalogEntrySpec } from './class';
 import type { Strategy } from './strategy';
 import { catalogName, child, immutable, specObject } from './validation';

@@ -1,7 +1,8 @@
 import { jsonEqual } from '../../pkg/json';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
-import { field } from '../rest/errors';
+import { field } from '../../pkg/apierrors';
+import { FINALIZER } from '../../pkg/servicecatalog/constants';
 import type { RequestContext } from './strategy';
 
 /**
@@ -11,9 +12,6 @@ import type { RequestContext } from './strategy';
  */
 
 export type Obj = Record<string, unknown>;
-
-/** The finalizer the controller owns on brokers, instances and bindings. */
-export const FINALIZER = 'kubernetes-incubator/service-catalog';
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -147,38 +145,6 @@ export function nonNegative(path: string, value: unknown): StatusCause[] {
   return typeof value === 'number' && value < 0
     ? [field.invalid(path, value, 'must be greater than or equal to 0')]
     : [];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Go durations (metav1.Duration)
-
-const durationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Milliseconds of a Go duration string such as "15m0s", or undefined when it does not parse. */
-export function parseGoDuration(s: string): number | undefined {
-  const m = /^([-+]?)(.*)$/.exec(s)!;
-  const sign = m[1] === '-' ? -1 : 1;
-  const body = m[2];
-  if (body === '0') return 0;
-  if (body === '') return undefined;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-  let total = 0;
-  let consumed = 0;
-  let part: RegExpExecArray | null;
-  while ((part = re.exec(body)) !== null) {
-    total += parseFloat(part[1]) * durationUnits[part[2]];
-    consumed = re.lastIndex;
-  }
-  return consumed === body.length ? sign * total : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

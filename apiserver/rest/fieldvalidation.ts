@@ -1,4 +1,4 @@
-import { badRequest, field, invalid } from './errors';
+import { badRequest, field, invalid } from '../../pkg/apierrors';
 
 /**
  * Server-side field validation as kube-apiserver does it for CRDs: unknown fields are pruned from the

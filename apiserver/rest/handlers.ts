@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../api-types/meta';
 import type { ProtoMessage } from '../../api-types/resource';
 import type { RequestContext, UserInfo } from '../registry/strategy';
-import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from './errors';
+import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../../pkg/apierrors';
 import { parseFieldValidation } from './fieldvalidation';
 import { parseListOptions } from './list-options';
 import { patchTypeFromContentType } from './patch';

@@ -1,4 +1,4 @@
-import { field, invalid } from './errors';
+import { field, invalid } from '../../pkg/apierrors';
 
 export type ResourceVersionMatch = 'NotOlderThan' | 'Exact';
 

@@ -1,5 +1,5 @@
 import { jsonEqual } from '../../pkg/json';
-import { StatusError, badRequest } from './errors';
+import { StatusError, badRequest } from '../../pkg/apierrors';
 
 /** The three patch types of kube-apiserver (apply patch is not served). */
 export type PatchType = 'json' | 'merge' | 'strategic';

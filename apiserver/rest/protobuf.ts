@@ -1,5 +1,5 @@
 import type { ProtoField, ProtoMessage } from '../../api-types/resource';
-import { badRequest } from './errors';
+import { badRequest } from '../../pkg/apierrors';
 
 /**
  * Decodes request bodies in Kubernetes' protobuf encoding (application/vnd.kubernetes.protobuf):

@@ -23,7 +23,7 @@ import {
   serviceUnavailable,
   StatusError,
   type ErrorTarget,
-} from './errors';
+} from '../../pkg/apierrors';
 import { checkUnknownFields, pruneUnknownFields, type FieldValidation } from './fieldvalidation';
 import { decodeContinue, encodeContinue, type ListOptions } from './list-options';
 import { applyPatch, type PatchType } from './patch';
@@ -33,7 +33,8 @@ import {
   parseLabelSelector,
   type FieldSelector,
   type LabelSelector,
-} from './selectors';
+} from '../../pkg/selectors';
+import { rfc3339 } from '../../pkg/time';
 
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -61,9 +62,6 @@ export interface Selection {
 
 const nameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
-
-/** RFC 3339 to the second, as Kubernetes writes timestamps. */
-export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function generateName(prefix: string): string {
   let s = prefix.slice(0, 58);
@@ -403,7 +401,7 @@ export class Registry {
       meta.name = generateName(meta.generateName);
     }
     meta.uid = randomUUID();
-    meta.creationTimestamp = now();
+    meta.creationTimestamp = rfc3339();
     meta.generation = 1;
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
@@ -611,7 +609,7 @@ export class Registry {
       if ((current.metadata.finalizers ?? []).length === 0 && !this.strategy.deletionBlocked?.(current))
         return DELETE;
       if (current.metadata.deletionTimestamp) return undefined;
-      current.metadata.deletionTimestamp = now();
+      current.metadata.deletionTimestamp = rfc3339();
       current.metadata.deletionGracePeriodSeconds = 0;
       current.metadata.generation = (current.metadata.generation ?? 0) + 1;
       this.strategy.prepareForDelete?.(current);

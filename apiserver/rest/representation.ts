@@ -1,7 +1,7 @@
 import yaml from 'js-yaml';
 import type { KubeObject, ListMeta } from '../../api-types/meta';
 import { since, type PrinterColumn, type ResourceDefinition } from '../../api-types/resource';
-import { badRequest, notAcceptable } from './errors';
+import { badRequest, notAcceptable } from '../../pkg/apierrors';
 
 /** What the client asked for in Accept. */
 export type Representation =

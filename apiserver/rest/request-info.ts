@@ -1,4 +1,4 @@
-import { methodNotAllowed, pathNotFound } from './errors';
+import { methodNotAllowed, pathNotFound } from '../../pkg/apierrors';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { KubeObject } from '../../api-types/meta';
 import { StorageError, type StorageEvent } from '../../pkg/storage';
-import { expired, StatusError } from './errors';
+import { expired, StatusError } from '../../pkg/apierrors';
 import type { ListOptions } from './list-options';
 import type { Registry, Selection } from './registry';
 import {

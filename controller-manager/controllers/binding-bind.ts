@@ -22,11 +22,10 @@ import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import { isTrue, setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { rfc3339, type StatusWriter } from '../framework/status';
+import { type StatusWriter } from '../framework/status';
 import { clearFailed, clearOperation, messages, reasons, recordAsyncOperation } from './binding-status';
 import { InjectError, type BindingSecrets } from './binding-secret';
 import { isTarget, type Target, type TargetResolver, type Unresolved } from './binding-target';
-import { describeViolations, parametersSchemaViolations } from './catalog';
 import {
   buildParameters,
   originatingIdentity,
@@ -34,6 +33,8 @@ import {
   statusParameters,
   type BuiltParameters,
 } from './parameters';
+import { rfc3339 } from '../../pkg/time';
+import { describeViolations, parametersSchemaViolations } from '../../pkg/servicecatalog/parameters-schema';
 
 /** Longest wait scheduled at once (timers overflow past 24.8 days; a resync comes sooner anyway). */
 const MAX_WAIT_MS = 6 * 3600_000;

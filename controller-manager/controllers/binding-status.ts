@@ -79,9 +79,6 @@ export const conditionEvents: ConditionEvents<ServiceBindingCondition> = {
   },
 };
 
-/** The annotation that lets a binding go without its broker. */
-export const ABANDON_ANNOTATION = 'servicecatalog.k8s.io/abandon';
-
 /** The spec the controller acted on last, successfully or terminally: nothing to do until it changes. */
 export const isReconciled = (b: ServiceBinding) =>
   (b.status?.reconciledGeneration ?? 0) === (b.metadata.generation ?? 0);

@@ -5,10 +5,15 @@ import { serviceInstanceResource, type ServiceInstance } from '../../api-types/s
 import type { OSBClient } from '../../pkg/osb';
 import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
-import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
 import { reasons } from './binding-status';
 import { isCatalogMiss, lookupCatalog, maximumPollingMs } from './instance-catalog';
 import { AuthCredentialsError } from './osb-clients';
+import {
+  type CatalogScope,
+  clusterScope,
+  type Entry,
+  namespacedScope,
+} from '../../pkg/servicecatalog/references';
 
 type ClassObj = Entry & { spec?: CommonServiceClassSpec & Record<string, unknown> };
 type PlanObj = Entry & { spec?: CommonServicePlanSpec & Record<string, unknown> };

@@ -5,25 +5,20 @@ import {
   type ServiceBinding,
   type ServiceBindingStatus,
 } from '../../api-types/servicebinding';
-import { FINALIZER } from '../../apiserver/registry/validation';
 import { isConcurrencyError, isOSBError, type OriginatingIdentity } from '../../pkg/osb';
 import { keyOf } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
 import { removeFinalizer } from '../framework/finalizer';
-import { rfc3339, type StatusWriter } from '../framework/status';
+import { type StatusWriter } from '../framework/status';
 import { currentBindingId, describe, retryResult, rotationDelay } from './binding-bind';
 import type { BindingSecrets } from './binding-secret';
-import {
-  ABANDON_ANNOTATION,
-  clearOperation,
-  messages,
-  reasons,
-  recordAsyncOperation,
-} from './binding-status';
+import { clearOperation, messages, reasons, recordAsyncOperation } from './binding-status';
 import { isTarget, type Target, type TargetResolver } from './binding-target';
 import { originatingIdentity } from './parameters';
+import { ABANDON_ANNOTATION, FINALIZER } from '../../pkg/servicecatalog/constants';
+import { rfc3339 } from '../../pkg/time';
 
 /** Where one DELETE (or the poll of an asynchronous one) left a binding at the broker. */
 type UnbindStep =

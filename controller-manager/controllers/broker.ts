@@ -3,9 +3,8 @@ import type { BrokerCondition, CommonServiceBrokerStatus } from '../../api-types
 import { secretResource, type Secret } from '../../api-types/core/secret';
 import type { KubeObject } from '../../api-types/meta';
 import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
-import { FINALIZER, parseGoDuration } from '../../apiserver/registry/validation';
 import { jsonEqual } from '../../pkg/json';
-import { isAlreadyExists, isConflict, type ResourceType } from '../../pkg/kube/client';
+import { isAlreadyExists, isConflict } from '../../pkg/kube/client';
 import { isOSBError, OSBMetrics, type Catalog, type OSBClient } from '../../pkg/osb';
 import { keyOf, splitKey, type SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext, RunningController } from '../context';
@@ -17,22 +16,27 @@ import {
 } from '../framework/conditions';
 import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
 import { removeFinalizer } from '../framework/finalizer';
-import { rfc3339, StatusWriter } from '../framework/status';
+import { StatusWriter } from '../framework/status';
 import {
   classCatalogFields,
-  clusterScope,
   convertCatalog,
   isManaged,
   isOwnedBy,
-  namespacedScope,
   ownedBy,
   planCatalogFields,
   validateCatalog,
-  type CatalogScope,
   type DesiredEntry,
-  type Entry,
 } from './catalog';
 import { AuthCredentialsError, authSecretRef, BrokerClients, type BrokerLike } from './osb-clients';
+import { FINALIZER } from '../../pkg/servicecatalog/constants';
+import { parseDuration, rfc3339 } from '../../pkg/time';
+import { type ResourceType } from '../../api-types/resource';
+import {
+  type CatalogScope,
+  clusterScope,
+  type Entry,
+  namespacedScope,
+} from '../../pkg/servicecatalog/references';
 
 // Reasons and messages as the original controller writes them (pkg/controller/controller_*broker.go),
 // plus InvalidCatalog for a catalog that breaks the OSB API's rules.
@@ -212,7 +216,7 @@ class BrokerReconciler {
 
   private relistIntervalMs(broker: Broker): number {
     const d = broker.spec?.relistDuration;
-    const ms = d ? parseGoDuration(d) : undefined;
+    const ms = d ? parseDuration(d) : undefined;
     return ms !== undefined && ms > 0 ? ms : this.ctx.options.brokerRelistIntervalMs;
   }
 

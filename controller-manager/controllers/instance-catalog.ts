@@ -6,10 +6,18 @@ import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import type { RateLimiterOptions } from '../framework/queue';
 import { brokerClientKey, brokerClients, type Broker } from './broker';
-import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
 import { AuthCredentialsError } from './osb-clients';
 import { reasons, type Instance, type InstanceStatus, type PropertiesState } from './instance-status';
 import { buildParameters, ParametersError, type BuiltParameters } from './parameters';
+import {
+  planOfClass,
+  refName,
+  scopeOf,
+  type CatalogScope,
+  type Entry,
+  type Style,
+} from '../../pkg/servicecatalog/references';
+import { stringOf as str } from '../../pkg/json';
 
 /** What the instance controller's steps share: the context, caches, and its own bookkeeping. */
 export interface InstanceEnv {
@@ -31,32 +39,12 @@ export interface InstanceEnv {
   now(): number;
 }
 
-type Style = 'ExternalName' | 'ExternalID' | 'Name';
-const styles: Style[] = ['ExternalName', 'ExternalID', 'Name'];
 type Spec = Record<string, unknown>;
 
-/** A field of a spec read loosely: the string, or '' for anything else. */
-export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const specOf = (inst: Instance): Spec => (inst.spec ?? {}) as Spec;
-const refName = (spec: Spec, field: string): string =>
-  str((spec[field] as { name?: unknown } | undefined)?.name);
 /** The name in one of the instance's references (spec.clusterServicePlanRef...), '' if none. */
 export const instanceRef = (inst: Instance, field: string): string => refName(specOf(inst), field);
 const which = (scope: CatalogScope) => (scope.namespaced ? 'namespaced' : 'cluster');
-
-/** The scope (cluster-scoped or namespaced catalog) and naming style the instance uses. */
-export function scopeOf(inst: Instance): { scope: CatalogScope; style: Style } | undefined {
-  const spec = specOf(inst);
-  for (const [scope, prefix] of [
-    [clusterScope, 'clusterServiceClass'],
-    [namespacedScope, 'serviceClass'],
-  ] as const) {
-    for (const style of styles) if (str(spec[`${prefix}${style}`])) return { scope, style };
-  }
-  if (refName(spec, 'clusterServiceClassRef')) return { scope: clusterScope, style: 'Name' };
-  if (refName(spec, 'serviceClassRef')) return { scope: namespacedScope, style: 'Name' };
-  return undefined;
-}
 
 const kinds = (scope: CatalogScope) => ({ cls: scope.class.kind, plan: scope.plan.kind });
 
@@ -81,8 +69,7 @@ function findClass(env: InstanceEnv, inst: Instance, scope: CatalogScope, style:
   const { cls } = kinds(scope);
   const ns = scope.namespaced ? inst.metadata.namespace : undefined;
   const informer = env.classes[which(scope)];
-  const prefix = scope.namespaced ? 'serviceClass' : 'clusterServiceClass';
-  const value = str(spec[`${prefix}${style}`]);
+  const value = str(spec[scope.classField(style)]);
   const say = (s: string): Problem => ({
     reason: reasons.nonexistentClass,
     message: `The instance references a ${cls} that does not exist. ${s}`,
@@ -110,12 +97,9 @@ function findPlan(
   const { cls: classKind, plan: planKind } = kinds(scope);
   const ns = scope.namespaced ? inst.metadata.namespace : undefined;
   const informer = env.plans[which(scope)];
-  const prefix = scope.namespaced ? 'servicePlan' : 'clusterServicePlan';
-  const value = str(spec[`${prefix}${style}`]);
+  const value = str(spec[scope.planField(style)]);
   const className = cls.metadata.name ?? '';
-  const belongs = (p: Entry) =>
-    refName(p.spec ?? {}, scope.classRefField) === className &&
-    p.spec?.[scope.brokerNameField] === cls.spec?.[scope.brokerNameField];
+  const belongs = (p: Entry) => planOfClass(scope, p, cls);
   const say = (s: string): Problem => ({
     reason: reasons.nonexistentPlan,
     message: `The instance references a ${planKind} that does not exist. ${s}`,
@@ -285,12 +269,7 @@ export function planByExternalId(env: InstanceEnv, scope: CatalogScope, cls: Ent
   const ns = scope.namespaced ? cls.metadata.namespace : undefined;
   return env.plans[which(scope)]
     .list(ns)
-    .find(
-      (p) =>
-        p.spec?.externalID === id &&
-        refName(p.spec ?? {}, scope.classRefField) === cls.metadata.name &&
-        p.spec?.[scope.brokerNameField] === cls.spec?.[scope.brokerNameField],
-    );
+    .find((p) => p.spec?.externalID === id && planOfClass(scope, p, cls));
 }
 
 /** The plan's maintenance_info as the broker wants it back (only the version counts). */

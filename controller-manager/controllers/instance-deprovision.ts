@@ -10,14 +10,12 @@ import {
   isProblem,
   planIdOf,
   planProperties,
-  str,
   type CatalogInfo,
   type InstanceEnv,
 } from './instance-catalog';
+import { stringOf as str } from '../../pkg/json';
 import { report, retryTimeExceeded, startPolling } from './instance-provision';
 import {
-  ABANDON_ANNOTATION,
-  CASCADING_DELETION_ANNOTATION,
   clearOperation,
   messages,
   reasons,
@@ -27,6 +25,7 @@ import {
   type PropertiesState,
 } from './instance-status';
 import { originatingIdentity } from './parameters';
+import { ABANDON_ANNOTATION, CASCADING_DELETION_ANNOTATION } from '../../pkg/servicecatalog/constants';
 
 /** Lets the instance go: the API server deletes it once our finalizer is gone. */
 async function release(env: InstanceEnv, inst: Instance): Promise<void> {

@@ -2,7 +2,8 @@ import { isBadRequest, isNotFound, isOSBError, type LastOperationResult } from '
 import { keyOf } from '../../pkg/kube/informers';
 import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { catalogOf, isProblem, maximumPollingMs, planIdOf, str, type InstanceEnv } from './instance-catalog';
+import { catalogOf, isProblem, maximumPollingMs, planIdOf, type InstanceEnv } from './instance-catalog';
+import { stringOf as str } from '../../pkg/json';
 import { deletePlanId, deleteSucceeded } from './instance-deprovision';
 import { operationSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-provision';
 import { updateFailedForGood } from './instance-update';

@@ -14,7 +14,6 @@ import {
 import { keyOf } from '../../pkg/kube/informers';
 import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { describeViolations, parametersSchemaViolations, type Entry } from './catalog';
 import {
   catalogOf,
   instanceParameters,
@@ -24,11 +23,11 @@ import {
   planMaintenance,
   planProperties,
   resolveReferences,
-  str,
   type CatalogInfo,
   type InstanceEnv,
   type Problem,
 } from './instance-catalog';
+import { stringOf as str } from '../../pkg/json';
 import {
   clearOperation,
   compareVersions,
@@ -43,6 +42,8 @@ import {
   type PropertiesState,
 } from './instance-status';
 import { originatingIdentity, statusParameters } from './parameters';
+import { describeViolations, parametersSchemaViolations } from '../../pkg/servicecatalog/parameters-schema';
+import { type Entry } from '../../pkg/servicecatalog/references';
 
 /** `ClusterServiceClass (K8S: "abc" ExternalName: "db")`, as the original names classes and plans. */
 export const describeEntry = (kind: string, e: Entry) =>

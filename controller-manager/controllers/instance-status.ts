@@ -6,16 +6,11 @@ import type {
   ServiceInstanceStatus,
 } from '../../api-types/serviceinstance';
 import { setCondition, type ConditionEvents } from '../framework/conditions';
-import { rfc3339 } from '../framework/status';
+import { rfc3339 } from '../../pkg/time';
 
 export type Instance = ServiceInstance;
 export type InstanceStatus = ServiceInstanceStatus;
 export type PropertiesState = ServiceInstancePropertiesState;
-
-/** Annotation releasing an instance being deleted without calling its broker. */
-export const ABANDON_ANNOTATION = 'servicecatalog.k8s.io/abandon';
-/** Annotation deleting an instance's bindings when it is deleted (like --cascading-deletion). */
-export const CASCADING_DELETION_ANNOTATION = 'servicecatalog.k8s.io/cascading-deletion';
 
 /**
  * Condition reasons, as the original controller wrote them (pkg/controller/controller_instance.go),

@@ -1,4 +1,3 @@
-import { partialViolations } from '../../apiserver/admission/parameters-schema';
 import { jsonEqual } from '../../pkg/json';
 import {
   isBadRequest,
@@ -13,7 +12,6 @@ import {
 import { keyOf } from '../../pkg/kube/informers';
 import { setCondition } from '../framework/conditions';
 import type { ReconcileResult } from '../framework/controller';
-import { describeViolations, parametersSchemaViolations, type Entry } from './catalog';
 import {
   catalogOf,
   instanceParameters,
@@ -25,10 +23,10 @@ import {
   planProperties,
   planUpdatable,
   resolveReferences,
-  str,
   type CatalogInfo,
   type InstanceEnv,
 } from './instance-catalog';
+import { stringOf as str } from '../../pkg/json';
 import {
   describeEntry,
   operationSucceeded,
@@ -56,6 +54,12 @@ import {
   statusParameters,
   type BuiltParameters,
 } from './parameters';
+import {
+  describeViolations,
+  parametersSchemaViolations,
+  partialViolations,
+} from '../../pkg/servicecatalog/parameters-schema';
+import { type Entry } from '../../pkg/servicecatalog/references';
 
 /** The checksum a properties state records for these parameters (none when there are none). */
 export const recordedChecksum = (built: BuiltParameters) =>

@@ -10,7 +10,6 @@ import {
   type ServiceBinding,
 } from '../../api-types';
 import { namespaceResource, secretResource, type Namespace, type Secret } from '../../api-types/core';
-import { FINALIZER } from '../../apiserver/registry/validation';
 import { keyOf, splitKey } from '../../pkg/kube/informers';
 import type { ControllerContext, RunningController } from '../context';
 import { conditionOf, isTrue, recordConditionEvents } from '../framework/conditions';
@@ -18,15 +17,22 @@ import { Controller, runWhenSynced, type ReconcileResult } from '../framework/co
 import { asyncOperationsGauge, conditionsGauge } from '../framework/metrics';
 import { StatusWriter } from '../framework/status';
 import type { RateLimiterOptions } from '../framework/queue';
-import type { ControllerStarter } from './index';
+import type { ControllerStarter } from './';
 import type { Broker } from './broker';
-import { clusterScope, namespacedScope, type CatalogScope, type Entry } from './catalog';
-import { instanceParameters, instanceRef, isProblem, scopeOf, type InstanceEnv } from './instance-catalog';
+import { instanceParameters, instanceRef, isProblem, type InstanceEnv } from './instance-catalog';
+import { scopeOf } from '../../pkg/servicecatalog/references';
 import { abandon, finalize, isAbandoned, orphanMitigate } from './instance-deprovision';
 import { poll } from './instance-poll';
 import { provision, recordMaintenance, report } from './instance-provision';
 import { clearOperation, conditionEvents, type Instance } from './instance-status';
 import { recordedChecksum, update } from './instance-update';
+import { FINALIZER } from '../../pkg/servicecatalog/constants';
+import {
+  type CatalogScope,
+  clusterScope,
+  type Entry,
+  namespacedScope,
+} from '../../pkg/servicecatalog/references';
 
 /**
  * Reconciles ServiceInstances, one step per pass: resolve the class and plan, then provision,

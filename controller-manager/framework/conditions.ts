@@ -1,7 +1,7 @@
 import type { ConditionStatus } from '../../api-types/common';
 import type { KubeObject } from '../../api-types/meta';
 import type { EventRecorder } from '../context';
-import { rfc3339 } from './status';
+import { rfc3339 } from '../../pkg/time';
 
 /** One entry of status.conditions: every kind has the same shape (api-types conditionSchema). */
 export interface Condition<T extends string = string> {

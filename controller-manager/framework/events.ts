@@ -4,7 +4,7 @@ import type { KubeObject } from '../../api-types/meta';
 import { isNotFound, KubeError, type KubeClient } from '../../pkg/kube/client';
 import type { Logger } from '../../pkg/logging';
 import type { EventRecorder } from '../context';
-import { rfc3339 } from './status';
+import { rfc3339 } from '../../pkg/time';
 
 const eventComponent = 'service-catalog-controller-manager';
 

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../api-types/meta';
-import { FINALIZER } from '../../apiserver/registry/validation';
-import { isConflict, type KubeClient, type ResourceType } from '../../pkg/kube/client';
+import { isConflict, type KubeClient } from '../../pkg/kube/client';
+import { FINALIZER } from '../../pkg/servicecatalog/constants';
+import { type ResourceType } from '../../api-types/resource';
 
 /**
  * Drops our finalizer, so that the API server deletes the object once no other is left; a

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { leaseResource, namespaceResource, type Lease, type LeaseSpec } from '../../api-types/core';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../pkg/kube/client';
 import type { Logger } from '../../pkg/logging';
+import { rfc3339Micro } from '../../pkg/time';
 
 export interface LeaderElectionTimings {
   /** How long a standby waits, from when it last saw the lease change, before taking it over. */
@@ -46,9 +47,6 @@ export function validateTimings(t: LeaderElectionTimings): string | undefined {
   if (t.retryPeriodMs < 1) return 'the retry period must be positive';
   return undefined;
 }
-
-/** metav1.MicroTime: RFC 3339 with microseconds, UTC. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, after client-go's LeaderElector: a candidate
@@ -166,8 +164,8 @@ export class LeaderElector {
     const desired: LeaseSpec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.cfg.leaseDurationMs / 1000),
-      acquireTime: microTime(now),
-      renewTime: microTime(now),
+      acquireTime: rfc3339Micro(now),
+      renewTime: rfc3339Micro(now),
       leaseTransitions: 0,
     };
     let lease: Lease | undefined;
@@ -285,8 +283,8 @@ export class LeaderElector {
         spec: {
           holderIdentity: '',
           leaseDurationSeconds: 1,
-          acquireTime: microTime(now),
-          renewTime: microTime(now),
+          acquireTime: rfc3339Micro(now),
+          renewTime: rfc3339Micro(now),
           leaseTransitions: this.observedSpec.leaseTransitions ?? 0,
         },
       });

@@ -1,14 +1,12 @@
 import type { KubeObject } from '../../api-types/meta';
 import { jsonEqual } from '../../pkg/json';
-import { isConflict, KubeError, type KubeClient, type ResourceType } from '../../pkg/kube/client';
+import { isConflict, KubeError, type KubeClient } from '../../pkg/kube/client';
 import { keyOf } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
+import { type ResourceType } from '../../api-types/resource';
 
 /** Conflicts tolerated before giving up (the reconcile then retries with backoff). */
 const statusUpdateAttempts = 5;
-
-/** metav1.Time, as status fields and Events carry it: RFC 3339 in seconds. */
-export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * Writes `mutate(copy of obj)` through the /status subresource. On 409 Conflict (someone wrote

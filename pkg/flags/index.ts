@@ -1,3 +1,5 @@
+import { parseDuration } from '../time';
+
 /** A flag a process accepts; the value is kept as given and converted by `parseFlags`. */
 export interface FlagSpec {
   type: 'string' | 'number' | 'boolean' | 'duration' | 'list';
@@ -8,20 +10,6 @@ export interface FlagSpec {
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
 
 export class FlagError extends Error {}
-
-/** Parses Go-style durations ("1h30m", "20m", "500ms", "168h") to milliseconds. */
-export function parseDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let consumed = '';
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * units[m[2]];
-    consumed += m[0];
-  }
-  if (consumed !== s || s === '') throw new FlagError(`invalid duration "${s}"`);
-  return total;
-}
 
 function convert(name: string, spec: FlagSpec, raw: string): FlagValues[string] {
   switch (spec.type) {
@@ -37,12 +25,12 @@ function convert(name: string, spec: FlagSpec, raw: string): FlagValues[string] 
       if (raw !== 'true' && raw !== 'false')
         throw new FlagError(`invalid value "${raw}" for flag --${name}: want true or false`);
       return raw === 'true';
-    case 'duration':
-      try {
-        return parseDuration(raw);
-      } catch {
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (ms === undefined)
         throw new FlagError(`invalid value "${raw}" for flag --${name}: not a duration (e.g. 30s, 5m, 1h)`);
-      }
+      return ms;
+    }
     case 'list':
       return raw === '' ? [] : raw.split(',').map((s) => s.trim());
   }

@@ -10,16 +10,9 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api-types/meta';
-import { apiVersionOf } from '../../api-types/resource';
+import { apiVersionOf, ResourceType } from '../../api-types/resource';
 
 /** A kind the controllers read or write. */
-export interface ResourceType {
-  group: string;
-  version: string;
-  kind: string;
-  plural: string;
-  namespaced: boolean;
-}
 
 /** A failed API call, with the Status the server answered. */
 export class KubeError extends Error {

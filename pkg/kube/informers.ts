@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../api-types/meta';
 import type { Logger } from '../logging';
-import { apiVersionOf } from '../../api-types/resource';
-import type { CachedInformer, KubeClient, ResourceType } from './client';
+import { apiVersionOf, type ResourceType } from '../../api-types/resource';
+import type { CachedInformer, KubeClient } from './client';
 
 export const keyOf = (obj: KubeObject): string =>
   obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata.name ?? '');

@@ -1,13 +1,10 @@
 import { Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
 import type { KubeObject } from '../../api-types/meta';
+import type { ResourceType } from '../../api-types/resource';
 import { StorageError, fromEtcdError } from './errors';
 
-/** Where a resource lives in etcd: `<prefix>/<group>/<resource>/[<namespace>/]<name>`. */
-export interface ResourceLocation {
-  group: string;
-  resource: string;
-  namespaced: boolean;
-}
+/** Where a resource lives in etcd: `<prefix>/<group>/<plural>/[<namespace>/]<name>`. */
+type ResourceLocation = Pick<ResourceType, 'group' | 'plural' | 'namespaced'>;
 
 export interface ListOptions {
   namespace?: string;
@@ -101,7 +98,7 @@ export class Storage {
   }
 
   resource(loc: ResourceLocation): ResourceStore {
-    const base = [this.prefix.replace(/\/$/, ''), loc.group, loc.resource].filter((s) => s !== '').join('/');
+    const base = [this.prefix.replace(/\/$/, ''), loc.group, loc.plural].filter((s) => s !== '').join('/');
     return new ResourceStore(this.client, `${base}/`, loc.namespaced);
   }
 

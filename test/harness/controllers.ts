@@ -15,11 +15,12 @@ import type { ControllerOptions } from '../../controller-manager/context';
 import type { ControllerStarter } from '../../controller-manager/controllers';
 import type { ControllerManager } from '../../controller-manager/manager';
 import { inProcessControllerManager } from '../../hack/lib/controller-manager';
-import { KubeClient, type ResourceType } from '../../pkg/kube/client';
+import { KubeClient } from '../../pkg/kube/client';
 import { createLogger } from '../../pkg/logging';
 import { createRegistry } from '../../pkg/metrics';
 import type { ServicePlan } from '../../pkg/osb';
-import { eventually, startEnv, type Env, type EnvOptions } from '.';
+import { eventually, startEnv, type Env, type EnvOptions } from './';
+import { type ResourceType } from '../../api-types/resource';
 
 /**
  * What the controller tests share: a standalone API server (startEnv), a controller-manager in

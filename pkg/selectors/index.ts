@@ -1,4 +1,4 @@
-import { badRequest } from './errors';
+import { badRequest } from '../apierrors';
 
 /**
  * Label and field selectors, parsed the way kube-apiserver parses them
@@ -94,7 +94,7 @@ function parseInt64(s: string): bigint | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Label selector: lexer and recursive-descent parser ported from labels/selector.go.
 
-type LabelOperator = 'in' | 'notin' | '=' | '==' | '!=' | 'gt' | 'lt' | 'exists' | '!';
+export type LabelOperator = 'in' | 'notin' | '=' | '==' | '!=' | 'gt' | 'lt' | 'exists' | '!';
 
 interface LabelRequirement {
   readonly key: string;
@@ -105,8 +105,9 @@ interface LabelRequirement {
   readonly bound?: bigint;
 }
 
-type Token = 'identifier' | 'end' | '(' | ')' | ',' | '!' | '=' | '==' | '!=' | '>' | '<' | 'in' | 'notin';
-interface Item {
+export type Token =
+  'identifier' | 'end' | '(' | ')' | ',' | '!' | '=' | '==' | '!=' | '>' | '<' | 'in' | 'notin';
+export interface Item {
   readonly tok: Token;
   readonly lit: string;
 }
@@ -139,28 +140,87 @@ function lex(s: string): Item[] {
   }
 }
 
-const requirementError = (message: string) => badRequest(`unable to parse requirement: ${message}`);
+/** Where the grammar found something it did not expect; each dialect words it its own way. */
+export type SyntaxProblem =
+  /** A requirement must start here (at the start of the selector). */
+  | 'requirement'
+  /** After a requirement: ',' or the end. */
+  | 'separator'
+  /** After ',': another requirement. */
+  | 'afterComma'
+  /** After '!': a key. */
+  | 'key'
+  | 'operator'
+  /** After in / notin: '('. */
+  | 'open'
+  /** The first thing inside the parentheses. */
+  | 'setStart'
+  /** After a value inside the parentheses: ',' or ')'. */
+  | 'setSeparator'
+  /** After ',' inside the parentheses: a value or ','. */
+  | 'setItem'
+  /** After = / == / != (or > / <): a value. */
+  | 'value';
 
-class LabelParser {
+export interface SyntaxErrorInfo {
+  problem: SyntaxProblem;
+  found: Item;
+  /** The key of the requirement being read, once known. */
+  key?: string;
+  /** The operator as written, once read. */
+  operator?: string;
+}
+
+/** A requirement as written: values in the order given, duplicates kept. */
+export interface RawRequirement {
+  key: string;
+  operator: LabelOperator;
+  /** The operator as written (`==`, `in`, `>`...). */
+  operatorText: string;
+  values: string[];
+  /** `in ()` / `notin ()`: parentheses with nothing at all inside. */
+  emptySet: boolean;
+}
+
+/**
+ * What makes one use of the requirement grammar differ from another: kube's label selectors and
+ * the catalog restrictions of brokers share the grammar, but not the keys they accept, the checks
+ * of the values, or the wording of errors.
+ */
+export interface Dialect<R> {
+  /** Whether `>` and `<` are operators (label selectors) or a syntax error (restrictions). */
+  comparisons: boolean;
+  syntaxError(info: SyntaxErrorInfo): Error;
+  /** Checks a key right after it is read (throws). */
+  key(key: string): void;
+  /** Builds (and checks) a requirement once read (throws). */
+  requirement(raw: RawRequirement): R;
+}
+
+/** The requirement grammar of labels/selector.go, with the dialect deciding what is valid and how errors read. */
+class RequirementParser<R> {
   private pos = 0;
-  constructor(private readonly items: Item[]) {}
+  constructor(
+    private readonly items: Item[],
+    private readonly dialect: Dialect<R>,
+  ) {}
 
-  parse(): LabelRequirement[] {
-    const requirements: LabelRequirement[] = [];
+  private fail(problem: SyntaxProblem, found: Item, key?: string, operator?: string): Error {
+    return this.dialect.syntaxError({ problem, found, key, operator });
+  }
+
+  parse(): R[] {
+    const requirements: R[] = [];
     for (;;) {
-      const { tok, lit } = this.lookahead();
-      if (tok === 'end') return requirements;
-      if (tok !== 'identifier' && tok !== '!') {
-        throw badRequest(`found '${lit}', expected: !, identifier, or 'end of string'`);
-      }
+      const item = this.lookahead();
+      if (item.tok === 'end') return requirements;
+      if (item.tok !== 'identifier' && item.tok !== '!') throw this.fail('requirement', item);
       requirements.push(this.requirement());
       const next = this.consume();
       if (next.tok === 'end') return requirements;
-      if (next.tok !== ',') throw badRequest(`found '${next.lit}', expected: ',' or 'end of string'`);
+      if (next.tok !== ',') throw this.fail('separator', next);
       const after = this.lookahead();
-      if (after.tok !== 'identifier' && after.tok !== '!') {
-        throw badRequest(`found '${after.lit}', expected: identifier after ','`);
-      }
+      if (after.tok !== 'identifier' && after.tok !== '!') throw this.fail('afterComma', after);
     }
   }
 
@@ -175,67 +235,68 @@ class LabelParser {
     return item;
   }
 
-  private requirement(): LabelRequirement {
+  private requirement(): R {
     let item = this.consume();
     const negated = item.tok === '!';
     if (negated) item = this.consume();
-    if (item.tok !== 'identifier') throw requirementError(`found '${item.lit}', expected: identifier`);
+    if (item.tok !== 'identifier') throw this.fail('key', item);
     const key = item.lit;
-    const keyErrors = labelKeyErrors(key);
-    if (keyErrors.length > 0) throw requirementError(invalidValue('key', key, keyErrors.join('; ')));
-    if (negated) return { key, operator: '!', values: [] };
+    this.dialect.key(key);
+    const raw = (operator: LabelOperator, operatorText: string, values: string[], emptySet = false) =>
+      this.dialect.requirement({ key, operator, operatorText, values, emptySet });
+    if (negated) return raw('!', '!', []);
     const next = this.lookahead().tok;
-    if (next === 'end' || next === ',') return { key, operator: 'exists', values: [] };
-    const operator = this.operator();
-    const values = operator === 'in' || operator === 'notin' ? this.valueSet() : [this.exactValue()];
-    return newRequirement(key, operator, [...new Set(values)].sort());
+    if (next === 'end' || next === ',') return raw('exists', '', []);
+    const { operator, text } = this.operator(key);
+    if (operator === 'in' || operator === 'notin') {
+      const { values, empty } = this.valueSet(key, text);
+      return raw(operator, text, values, empty);
+    }
+    return raw(operator, text, [this.exactValue(key, text)]);
   }
 
-  private operator(): LabelOperator {
-    const { tok, lit } = this.consume(true);
-    switch (tok) {
+  private operator(key: string): { operator: LabelOperator; text: string } {
+    const item = this.consume(true);
+    switch (item.tok) {
       case 'in':
       case 'notin':
       case '=':
       case '==':
       case '!=':
-        return tok;
+        return { operator: item.tok, text: item.lit };
       case '>':
-        return 'gt';
       case '<':
-        return 'lt';
-      default:
-        throw requirementError(`found '${lit}', expected: in, notin, =, ==, !=, gt, lt`);
+        if (this.dialect.comparisons) return { operator: item.tok === '>' ? 'gt' : 'lt', text: item.lit };
+        break;
     }
+    throw this.fail('operator', item, key);
   }
 
-  private valueSet(): string[] {
+  private valueSet(key: string, operator: string): { values: string[]; empty: boolean } {
     const open = this.consume();
-    if (open.tok !== '(') throw requirementError(`found '${open.lit}' expected: '('`);
-    const { tok, lit } = this.lookahead();
-    if (tok === ')') {
+    if (open.tok !== '(') throw this.fail('open', open, key, operator);
+    const first = this.lookahead();
+    if (first.tok === ')') {
       this.consume();
-      return [''];
+      return { values: [''], empty: true };
     }
-    if (tok !== 'identifier' && tok !== ',') {
-      throw requirementError(`found '${lit}', expected: ',', ')' or identifier`);
-    }
-    const values = this.identifierList();
+    if (first.tok !== 'identifier' && first.tok !== ',') throw this.fail('setStart', first, key, operator);
+    const values = this.identifierList(key, operator);
     this.consume(); // identifierList returns only with ')' next
-    return values;
+    return { values, empty: false };
   }
 
   /** A possibly empty list of possibly empty words: `(a,,b)`, `(,a)` and `(a,)` all contain "". */
-  private identifierList(): string[] {
+  private identifierList(key: string, operator: string): string[] {
     const values: string[] = [];
     for (;;) {
-      const { tok, lit } = this.consume();
-      if (tok === 'identifier') {
-        values.push(lit);
+      const item = this.consume();
+      if (item.tok === 'identifier') {
+        values.push(item.lit);
         const next = this.lookahead();
         if (next.tok === ')') return values;
-        if (next.tok !== ',') throw requirementError(`found '${next.lit}', expected: ',' or ')'`);
-      } else if (tok === ',') {
+        if (next.tok !== ',') throw this.fail('setSeparator', next, key, operator);
+      } else if (item.tok === ',') {
         if (values.length === 0) values.push('');
         const next = this.lookahead().tok;
         if (next === ')') {
@@ -247,17 +308,17 @@ class LabelParser {
           values.push('');
         }
       } else {
-        throw requirementError(`found '${lit}', expected: ',', or identifier`);
+        throw this.fail('setItem', item, key, operator);
       }
     }
   }
 
-  private exactValue(): string {
+  private exactValue(key: string, operator: string): string {
     const next = this.lookahead().tok;
     if (next === 'end' || next === ',') return '';
-    const { tok, lit } = this.consume();
-    if (tok !== 'identifier') throw requirementError(`found '${lit}', expected: identifier`);
-    return lit;
+    const item = this.consume();
+    if (item.tok !== 'identifier') throw this.fail('value', item, key, operator);
+    return item.lit;
   }
 }
 
@@ -266,6 +327,46 @@ function asWord(item: Item, operatorPosition: boolean): Item {
     ? { tok: 'identifier', lit: item.lit }
     : item;
 }
+
+/** Parses a requirement list (`a=b,!c,d in (e,f)`) in the given dialect. */
+export function parseRequirements<R>(s: string, dialect: Dialect<R>): R[] {
+  return new RequirementParser(lex(s), dialect).parse();
+}
+
+const requirementError = (message: string) => badRequest(`unable to parse requirement: ${message}`);
+
+/** kube-apiserver's wording of each syntax error. */
+const kubeSyntaxMessages: Record<SyntaxProblem, (lit: string) => string> = {
+  requirement: (lit) => `found '${lit}', expected: !, identifier, or 'end of string'`,
+  separator: (lit) => `found '${lit}', expected: ',' or 'end of string'`,
+  afterComma: (lit) => `found '${lit}', expected: identifier after ','`,
+  key: (lit) => `found '${lit}', expected: identifier`,
+  operator: (lit) => `found '${lit}', expected: in, notin, =, ==, !=, gt, lt`,
+  open: (lit) => `found '${lit}' expected: '('`,
+  setStart: (lit) => `found '${lit}', expected: ',', ')' or identifier`,
+  setSeparator: (lit) => `found '${lit}', expected: ',' or ')'`,
+  setItem: (lit) => `found '${lit}', expected: ',', or identifier`,
+  value: (lit) => `found '${lit}', expected: identifier`,
+};
+
+/** The first three are errors of the selector as a whole; the rest, of one requirement. */
+const selectorLevel = new Set<SyntaxProblem>(['requirement', 'separator', 'afterComma']);
+
+const labelDialect: Dialect<LabelRequirement> = {
+  comparisons: true,
+  syntaxError: ({ problem, found }) => {
+    const message = kubeSyntaxMessages[problem](found.lit);
+    return selectorLevel.has(problem) ? badRequest(message) : requirementError(message);
+  },
+  key: (key) => {
+    const keyErrors = labelKeyErrors(key);
+    if (keyErrors.length > 0) throw requirementError(invalidValue('key', key, keyErrors.join('; ')));
+  },
+  requirement: ({ key, operator, values }) =>
+    operator === '!' || operator === 'exists'
+      ? { key, operator, values: [] }
+      : newRequirement(key, operator, [...new Set(values)].sort()),
+};
 
 /** labels.NewRequirement's checks of the values (the key was checked while parsing). */
 function newRequirement(key: string, operator: LabelOperator, values: string[]): LabelRequirement {
@@ -352,7 +453,7 @@ class ParsedLabelSelector implements LabelSelector {
  * The empty string matches everything. Errors are 400 BadRequest with kube's wording.
  */
 export function parseLabelSelector(s: string): LabelSelector {
-  const requirements = new LabelParser(lex(s)).parse();
+  const requirements = parseRequirements(s, labelDialect);
   // Sorted by key (stable) so toString is canonical, like labels.Parse.
   requirements.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return new ParsedLabelSelector(requirements);

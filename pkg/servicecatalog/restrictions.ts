@@ -1,3 +1,12 @@
+import {
+  parseRequirements,
+  type Dialect,
+  type Item,
+  type LabelOperator,
+  type SyntaxErrorInfo,
+  type SyntaxProblem,
+} from '../selectors';
+
 /**
  * Catalog restrictions (spec.catalogRestrictions of brokers): predicates over a few properties of
  * a service class or plan, written in Kubernetes label-selector syntax, as the original parses
@@ -113,47 +122,8 @@ export class Predicate {
 export const acceptAll = new Predicate([]);
 
 // ---------------------------------------------------------------------------------------------
-// Parsing
-
-type TokenType = 'id' | '!' | '=' | '==' | '!=' | '(' | ')' | ',' | 'bad' | 'end';
-interface Token {
-  type: TokenType;
-  text: string;
-}
-
-const special = new Set(['!', '=', '(', ')', ',', '<', '>']);
-
-function tokenize(s: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i];
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '!' || c === '=') {
-      if (s[i + 1] === '=') {
-        tokens.push({ type: c === '!' ? '!=' : '==', text: `${c}=` });
-        i += 2;
-      } else {
-        tokens.push({ type: c, text: c });
-        i++;
-      }
-    } else if (c === '(' || c === ')' || c === ',') {
-      tokens.push({ type: c, text: c });
-      i++;
-    } else if (c === '<' || c === '>') {
-      tokens.push({ type: 'bad', text: c });
-      i++;
-    } else {
-      let j = i;
-      while (j < s.length && !/\s/.test(s[j]) && !special.has(s[j])) j++;
-      tokens.push({ type: 'id', text: s.slice(i, j) });
-      i = j;
-    }
-  }
-  tokens.push({ type: 'end', text: '' });
-  return tokens;
-}
+// Parsing: kube's requirement grammar (pkg/selectors), with the properties of the kind as keys,
+// no > or <, a non-empty set for in / notin, and the original's wording of errors.
 
 const labelValueRe = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -171,99 +141,64 @@ function checkValue(property: string, value: string): string {
   return value;
 }
 
-const describe = (t: Token) => (t.type === 'end' ? 'the end' : `"${t.text}"`);
+const describe = (t: Item) => (t.tok === 'end' ? 'the end' : `"${t.lit}"`);
+
+const syntaxMessages: Record<SyntaxProblem, (i: SyntaxErrorInfo) => string> = {
+  requirement: (i) => `expected a property name, found ${describe(i.found)}`,
+  afterComma: (i) => `expected a property name, found ${describe(i.found)}`,
+  key: (i) => `expected a property name, found ${describe(i.found)}`,
+  separator: (i) => `expected "," or the end, found ${describe(i.found)}`,
+  operator: (i) =>
+    `expected an operator (=, ==, !=, in, notin), a comma or the end after "${i.key}", found ${describe(i.found)}`,
+  value: (i) => `expected a value after "${i.key}${i.operator}", found ${describe(i.found)}`,
+  open: (i) => `expected "(" after "${i.key} ${i.operator}", found ${describe(i.found)}`,
+  setStart: (i) => `expected a value in the set of "${i.key} ${i.operator}", found ${describe(i.found)}`,
+  setItem: (i) => `expected a value in the set of "${i.key} ${i.operator}", found ${describe(i.found)}`,
+  setSeparator: (i) =>
+    `expected "," or ")" in the set of "${i.key} ${i.operator}", found ${describe(i.found)}`,
+};
+
+const operators: Partial<Record<LabelOperator, RequirementOperator>> = {
+  '=': 'equals',
+  '==': 'equals',
+  '!=': 'notequals',
+  in: 'in',
+  notin: 'notin',
+  exists: 'exists',
+  '!': 'doesnotexist',
+};
+
+function restrictionDialect(allowed: readonly string[] | undefined): Dialect<Requirement> {
+  return {
+    comparisons: false,
+    syntaxError: (info) => new CatalogRestrictionError(syntaxMessages[info.problem](info)),
+    key: (key) => {
+      if (allowed && !allowed.includes(key)) {
+        throw new CatalogRestrictionError(`Invalid property: ${key} (supported: ${allowed.join(', ')})`);
+      }
+    },
+    requirement: (raw) => {
+      if (raw.emptySet) {
+        throw new CatalogRestrictionError(
+          `for "in" and "notin" the set of values cannot be empty ("${raw.key} ${raw.operatorText} ()")`,
+        );
+      }
+      return {
+        property: raw.key,
+        operator: operators[raw.operator]!,
+        values: raw.values.map((v) => checkValue(raw.key, v)),
+      };
+    },
+  };
+}
 
 /**
  * Parses one restriction string (which may itself join several requirements with commas).
  * `allowed`, when given, lists the properties it may name. Throws CatalogRestrictionError.
  */
 export function parseRestriction(restriction: string, allowed?: readonly string[]): Predicate {
-  const tokens = tokenize(restriction);
-  let pos = 0;
-  const peek = () => tokens[pos];
-  const next = () => tokens[pos++];
-  const requirements: Requirement[] = [];
-  if (peek().type === 'end') return acceptAll;
-
-  const property = (t: Token): string => {
-    if (t.type !== 'id' || t.text === 'in' || t.text === 'notin') {
-      throw new CatalogRestrictionError(`expected a property name, found ${describe(t)}`);
-    }
-    if (allowed && !allowed.includes(t.text)) {
-      throw new CatalogRestrictionError(`Invalid property: ${t.text} (supported: ${allowed.join(', ')})`);
-    }
-    return t.text;
-  };
-
-  for (;;) {
-    const first = next();
-    if (first.type === '!') {
-      requirements.push({ property: property(next()), operator: 'doesnotexist', values: [] });
-    } else {
-      const key = property(first);
-      const op = peek();
-      if (op.type === ',' || op.type === 'end') {
-        requirements.push({ property: key, operator: 'exists', values: [] });
-      } else if (op.type === '=' || op.type === '==' || op.type === '!=') {
-        next();
-        let value = '';
-        if (peek().type === 'id') value = next().text;
-        else if (peek().type !== ',' && peek().type !== 'end') {
-          throw new CatalogRestrictionError(
-            `expected a value after "${key}${op.text}", found ${describe(peek())}`,
-          );
-        }
-        requirements.push({
-          property: key,
-          operator: op.type === '!=' ? 'notequals' : 'equals',
-          values: [checkValue(key, value)],
-        });
-      } else if (op.type === 'id' && (op.text === 'in' || op.text === 'notin')) {
-        next();
-        const open = next();
-        if (open.type !== '(') {
-          throw new CatalogRestrictionError(
-            `expected "(" after "${key} ${op.text}", found ${describe(open)}`,
-          );
-        }
-        const values: string[] = [];
-        if (peek().type === ')') {
-          throw new CatalogRestrictionError(
-            `for "in" and "notin" the set of values cannot be empty ("${key} ${op.text} ()")`,
-          );
-        }
-        for (;;) {
-          const v = peek();
-          if (v.type === 'id') {
-            values.push(checkValue(key, next().text));
-          } else if (v.type === ',' || v.type === ')') {
-            values.push('');
-          } else {
-            throw new CatalogRestrictionError(
-              `expected a value in the set of "${key} ${op.text}", found ${describe(v)}`,
-            );
-          }
-          const sep = next();
-          if (sep.type === ')') break;
-          if (sep.type !== ',') {
-            throw new CatalogRestrictionError(
-              `expected "," or ")" in the set of "${key} ${op.text}", found ${describe(sep)}`,
-            );
-          }
-        }
-        requirements.push({ property: key, operator: op.text, values });
-      } else {
-        throw new CatalogRestrictionError(
-          `expected an operator (=, ==, !=, in, notin), a comma or the end after "${key}", found ${describe(op)}`,
-        );
-      }
-    }
-    const sep = next();
-    if (sep.type === 'end') break;
-    if (sep.type !== ',')
-      throw new CatalogRestrictionError(`expected "," or the end, found ${describe(sep)}`);
-  }
-  return new Predicate(requirements);
+  const requirements = parseRequirements(restriction, restrictionDialect(allowed));
+  return requirements.length === 0 ? acceptAll : new Predicate(requirements);
 }
 
 /** Every restriction of a list must hold (the original joins them with commas). */
