@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ListMeta, ManagedFieldsEntry, ObjectMeta, OwnerReference } from '../api-types/meta';
 import type { ResourceDefinition } from '../api-types/resource';
+import { isObject } from '../pkg/json';
 
 /**
  * OpenAPI v2 (swagger) and v3 documents generated from the same TypeBox schemas that validate requests.
@@ -175,10 +176,6 @@ function ref(name: string, description?: string): Json {
 // The intermediate form is OpenAPI v3 with bare definition names in $ref; `render` finishes it
 // for one version.
 
-function isObj(x: unknown): x is Json {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
 const COPIED = [
   'description',
   'format',
@@ -211,14 +208,14 @@ class SchemaConverter {
   private collectIds(s: unknown, seen: Set<unknown>): void {
     if (typeof s !== 'object' || s === null || seen.has(s)) return;
     seen.add(s);
-    if (isObj(s) && typeof s.$id === 'string' && !this.ids.has(s.$id)) this.ids.set(s.$id, s);
+    if (isObject(s) && typeof s.$id === 'string' && !this.ids.has(s.$id)) this.ids.set(s.$id, s);
     for (const v of Object.values(s)) this.collectIds(v, seen);
   }
 
   /** `self` names the shared definition being converted, so it is not replaced by a $ref to itself. */
   convert(s: unknown, self?: string): Json {
-    if (!isObj(s)) return {};
-    if (s.type === 'object' && isObj(s.properties)) {
+    if (!isObject(s)) return {};
+    if (s.type === 'object' && isObject(s.properties)) {
       const shared = this.shared.get(JSON.stringify(s));
       if (shared && shared.name !== self) {
         // The definition carries its own description; a reference only repeats one the field overrides.
@@ -275,7 +272,7 @@ class SchemaConverter {
     }
     if (Array.isArray(out.enum) && out.type === undefined) out.type = commonType(out.enum);
 
-    if (isObj(s.properties)) {
+    if (isObject(s.properties)) {
       const props: Json = {};
       for (const [k, v] of Object.entries(s.properties)) props[k] = this.convert(v);
       if (Object.keys(props).length > 0) out.properties = props;
@@ -284,9 +281,9 @@ class SchemaConverter {
         if (required.length > 0) out.required = required;
       }
     }
-    if (isObj(s.additionalProperties)) {
+    if (isObject(s.additionalProperties)) {
       out.additionalProperties = this.convert(s.additionalProperties);
-    } else if (isObj(s.patternProperties)) {
+    } else if (isObject(s.patternProperties)) {
       // TypeBox records: JSON keys are strings whatever the key pattern, so the value schema is what matters.
       const values = Object.values(s.patternProperties);
       if (values.length > 0)
@@ -298,7 +295,7 @@ class SchemaConverter {
 
     if (Array.isArray(s.items))
       out.items = s.items.length === 1 ? this.convert(s.items[0]) : this.merge(s.items);
-    else if (isObj(s.items)) out.items = this.convert(s.items);
+    else if (isObject(s.items)) out.items = this.convert(s.items);
     if (out.type === undefined && out.items) out.type = 'array';
 
     for (const [k, v] of Object.entries(s)) if (k.startsWith('x-') && v !== undefined) out[k] = v;
@@ -355,7 +352,7 @@ class SchemaConverter {
     const type = converted[0].type;
     if (type === undefined) return {};
     if (type === 'array') {
-      const items = converted.map((c) => c.items).filter(isObj);
+      const items = converted.map((c) => c.items).filter(isObject);
       return {
         type,
         ...(items.length ? { items: items.length === 1 ? items[0] : this.mergeConverted(items) } : {}),
@@ -387,7 +384,7 @@ class SchemaConverter {
       ? [...new Set(reqs.flat())]
       : reqs[0].filter((r) => reqs.every((list) => list.includes(r)));
     if (required.length) out.required = required;
-    const additional = converted.find((c) => isObj(c.additionalProperties));
+    const additional = converted.find((c) => isObject(c.additionalProperties));
     if (additional) out.additionalProperties = additional.additionalProperties;
     if (converted.some((c) => c['x-kubernetes-preserve-unknown-fields'] === true)) {
       out['x-kubernetes-preserve-unknown-fields'] = true;
@@ -401,7 +398,7 @@ function withDescription(out: Json, s: Json): Json {
 }
 
 function flattenUnion(s: Json): Json[] {
-  const branches = (Array.isArray(s.anyOf) ? s.anyOf : (s.oneOf as unknown[])).filter(isObj);
+  const branches = (Array.isArray(s.anyOf) ? s.anyOf : (s.oneOf as unknown[])).filter(isObject);
   return branches.flatMap((b) => (Array.isArray(b.anyOf) || Array.isArray(b.oneOf) ? flattenUnion(b) : [b]));
 }
 
@@ -452,13 +449,13 @@ function renderRefs(s: Json, flavor: Flavor): Json {
       : { allOf: [{ $ref }], description: s.description };
   }
   const out: Json = { ...s };
-  if (isObj(s.properties)) {
+  if (isObject(s.properties)) {
     const props: Json = {};
     for (const [k, v] of Object.entries(s.properties)) props[k] = renderRefs(v as Json, flavor);
     out.properties = props;
   }
-  if (isObj(s.items)) out.items = renderRefs(s.items, flavor);
-  if (isObj(s.additionalProperties)) out.additionalProperties = renderRefs(s.additionalProperties, flavor);
+  if (isObject(s.items)) out.items = renderRefs(s.items, flavor);
+  if (isObject(s.additionalProperties)) out.additionalProperties = renderRefs(s.additionalProperties, flavor);
   return out;
 }
 
@@ -474,10 +471,10 @@ function toV2(s: Json): Json {
   delete out.oneOf;
   delete out.allOf;
   delete out.not;
-  if (isObj(s.properties) && Array.isArray(s.required)) {
+  if (isObject(s.properties) && Array.isArray(s.required)) {
     const props = s.properties;
     const required = s.required.filter(
-      (r) => !(isObj(props[r as string]) && (props[r as string] as Json).nullable),
+      (r) => !(isObject(props[r as string]) && (props[r as string] as Json).nullable),
     );
     if (required.length) out.required = required;
     else delete out.required;
@@ -490,13 +487,13 @@ function toV2(s: Json): Json {
     delete out.required;
   }
   if (out.type === 'array' && out.items === undefined) delete out.type;
-  if (isObj(out.properties)) {
+  if (isObject(out.properties)) {
     const props: Json = {};
-    for (const [k, v] of Object.entries(out.properties)) props[k] = isObj(v) ? toV2(v) : v;
+    for (const [k, v] of Object.entries(out.properties)) props[k] = isObject(v) ? toV2(v) : v;
     out.properties = props;
   }
-  if (isObj(out.items)) out.items = toV2(out.items);
-  if (isObj(out.additionalProperties)) out.additionalProperties = toV2(out.additionalProperties);
+  if (isObject(out.items)) out.items = toV2(out.items);
+  if (isObject(out.additionalProperties)) out.additionalProperties = toV2(out.additionalProperties);
   return out;
 }
 
@@ -939,7 +936,7 @@ function definitions(resources: ResourceDefinition[]): Record<string, Json> {
     const def = converter.convert(r.schema);
     const props = { ...((def.properties as Json) ?? {}) };
     const meta: unknown = r.schema.properties.metadata;
-    const own = isObj(meta) && typeof meta.description === 'string' ? meta.description : undefined;
+    const own = isObject(meta) && typeof meta.description === 'string' ? meta.description : undefined;
     // The server's ObjectMeta is the one metadata every kind has, whatever the kind's schema inlined.
     props.metadata = ref(OBJECT_META, own && own !== ObjectMeta.description ? own : OBJECT_META_DESCRIPTION);
     def.type = 'object';

@@ -14,7 +14,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discover
 import { buildOpenAPIv2, buildOpenAPIv3, openAPIv3Discovery, openAPIv3Path } from './openapi';
 import type { TLSSocket } from 'node:tls';
 import type { AuthorizationAttributes, Authenticator, Authorizer } from './auth/types';
-import type { UserInfo } from './registry/strategy';
+import type { User } from './registry/strategy';
 import { servedNamespaces, type NamespaceSource } from './admission/namespace-source';
 import {
   AdmissionChain,
@@ -82,7 +82,7 @@ export interface CatalogAPIServer {
 declare module 'fastify' {
   interface FastifyRequest {
     requestInfo?: RequestInfo;
-    user?: UserInfo;
+    user?: User;
   }
 }
 

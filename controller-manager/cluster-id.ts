@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { configMapResource, type ConfigMap } from '../api-types/core';
 import { isAlreadyExists, isConflict, type KubeClient } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
+import { retry } from '../pkg/backoff';
 
 export const clusterIdKey = 'id';
 /** The original re-reads the ConfigMap this often, so an operator may change the ID. */
@@ -69,21 +70,24 @@ export class ClusterIdSource {
 
   /** Resolves with the ID once it could be read or created, retrying with backoff until then. */
   async start(): Promise<string> {
-    for (let delay = 500; !this.stopped; delay = Math.min(delay * 2, 30_000)) {
-      try {
-        this.current = await getOrCreateClusterId(this.client, this.namespace, this.name);
-        this.log.info({ clusterId: this.current, configMap: `${this.namespace}/${this.name}` }, 'cluster ID');
-        this.schedule();
-        return this.current;
-      } catch (e) {
-        this.log.warn(
-          { err: (e as Error).message, configMap: `${this.namespace}/${this.name}` },
-          'cannot read the cluster ID; retrying',
-        );
-        await new Promise((r) => setTimeout(r, delay).unref());
-      }
-    }
-    throw new Error('stopped');
+    const configMap = `${this.namespace}/${this.name}`;
+    const id = await retry(
+      async () => {
+        if (this.stopped) throw new Error('stopped');
+        return getOrCreateClusterId(this.client, this.namespace, this.name);
+      },
+      {
+        initialMs: 500,
+        maxMs: 30_000,
+        stopped: () => this.stopped,
+        onRetry: (e) =>
+          this.log.warn({ err: (e as Error).message, configMap }, 'cannot read the cluster ID; retrying'),
+      },
+    );
+    this.current = id;
+    this.log.info({ clusterId: id, configMap }, 'cluster ID');
+    this.schedule();
+    return id;
   }
 
   private schedule(): void {

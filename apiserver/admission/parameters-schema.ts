@@ -12,8 +12,7 @@ import {
   specifiedClass,
 } from '../../pkg/servicecatalog/references';
 import type { AdmissionPlugin, ObjectReader } from './types';
-
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
+import { stringOf as str } from '../../pkg/json';
 
 /**
  * The plan an instance is on or moving to, when this server holds it: the resolved reference

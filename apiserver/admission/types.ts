@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../api-types/meta';
 import type { Authorizer } from '../auth/types';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import type { NamespaceSource } from './namespace-source';
 import { forbidden } from '../../pkg/apierrors';
 import { servicecatalogGroup } from '../../api-types/resource';
@@ -19,7 +19,7 @@ export interface AdmissionAttributes {
   object?: KubeObject;
   /** The stored object, on UPDATE and DELETE. */
   oldObject?: KubeObject;
-  user: UserInfo;
+  user: User;
   dryRun: boolean;
 }
 

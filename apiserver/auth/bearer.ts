@@ -1,9 +1,9 @@
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
 /** One source of truth about bearer tokens: the user a token belongs to, undefined when unknown. */
 export interface TokenAuthenticator {
-  authenticateToken(token: string): Promise<UserInfo | undefined>;
+  authenticateToken(token: string): Promise<User | undefined>;
 }
 
 /** The token of `Authorization: Bearer <token>`; undefined without one. */
@@ -22,7 +22,7 @@ export function bearerToken(req: AuthenticationRequest): string | undefined {
 export class BearerTokenAuthenticator implements Authenticator {
   constructor(private readonly sources: TokenAuthenticator[]) {}
 
-  async authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined> {
+  async authenticate(req: AuthenticationRequest): Promise<User | undefined> {
     const token = bearerToken(req);
     if (token === undefined) return undefined;
     const errors: string[] = [];

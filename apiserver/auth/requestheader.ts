@@ -1,4 +1,4 @@
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 import { ClientCertVerifier, peerCertificate } from './x509';
 
@@ -72,14 +72,14 @@ export class RequestHeaderAuthenticator implements Authenticator {
     this.allowedNames = new Set(cfg.allowedNames);
   }
 
-  async authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined> {
+  async authenticate(req: AuthenticationRequest): Promise<User | undefined> {
     const claimed = this.read(req);
     if (!this.trusted(req)) return undefined;
     return claimed;
   }
 
   /** The identity the headers claim (undefined without a username), removing them from the request. */
-  private read(req: AuthenticationRequest): UserInfo | undefined {
+  private read(req: AuthenticationRequest): User | undefined {
     const headerNames = names(req);
     const extraHeaders = this.extraPrefixes.flatMap((prefix) =>
       headerNames.filter((h) => h.startsWith(prefix)).map((h) => ({ prefix, header: h })),
@@ -105,7 +105,7 @@ export class RequestHeaderAuthenticator implements Authenticator {
     }
     this.strip(req, [...present, ...extraHeaders.map((e) => e.header)]);
     if (!username) return undefined;
-    const user: UserInfo = { username, groups };
+    const user: User = { username, groups };
     if (uid) user.uid = uid;
     if (Object.keys(extra).length > 0) user.extra = extra;
     return user;

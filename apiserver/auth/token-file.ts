@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import type { TokenAuthenticator } from './bearer';
 
 /** RFC 4180 records as Go's encoding/csv reads them (quoted fields, "" escapes, blank lines skipped). */
@@ -44,7 +44,7 @@ function parseCSV(text: string): string[][] {
  * --token-auth-file, kube's static token file: CSV lines `token,user,uid[,"group1,group2"]`.
  */
 export class TokenFile implements TokenAuthenticator {
-  private readonly users = new Map<string, UserInfo>();
+  private readonly users = new Map<string, User>();
 
   constructor(text: string, path = 'token file') {
     let records: string[][];
@@ -61,7 +61,7 @@ export class TokenFile implements TokenAuthenticator {
       }
       const [token, username, uid, groups] = r;
       if (!token) return;
-      const user: UserInfo = { username, groups: groups ? groups.split(',') : [] };
+      const user: User = { username, groups: groups ? groups.split(',') : [] };
       if (uid) user.uid = uid;
       this.users.set(token, user);
     });
@@ -71,7 +71,7 @@ export class TokenFile implements TokenAuthenticator {
     return new TokenFile(readFileSync(path, 'utf8'), path);
   }
 
-  async authenticateToken(token: string): Promise<UserInfo | undefined> {
+  async authenticateToken(token: string): Promise<User | undefined> {
     const user = this.users.get(token);
     return user && { ...user, groups: [...user.groups] };
   }

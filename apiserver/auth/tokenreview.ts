@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import type { TokenAuthenticator } from './bearer';
 import { DecisionCache } from './cache';
 import { withTimeout } from './cluster';
@@ -19,7 +19,7 @@ export interface TokenReviewOptions {
  */
 export class TokenReviewAuthenticator implements TokenAuthenticator {
   private readonly api: AuthenticationV1Api;
-  private readonly cache = new DecisionCache<{ user?: UserInfo; error?: string }>();
+  private readonly cache = new DecisionCache<{ user?: User; error?: string }>();
 
   constructor(
     kc: KubeConfig,
@@ -28,7 +28,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
     this.api = kc.makeApiClient(clientNode().AuthenticationV1Api);
   }
 
-  async authenticateToken(token: string): Promise<UserInfo | undefined> {
+  async authenticateToken(token: string): Promise<User | undefined> {
     const key = createHash('sha256').update(token).digest('base64');
     const answer = await this.cache.getOrLoad(
       key,
@@ -40,7 +40,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
     return u && { ...u, groups: [...u.groups], extra: u.extra && structuredClone(u.extra) };
   }
 
-  private async review(token: string): Promise<{ user?: UserInfo; error?: string }> {
+  private async review(token: string): Promise<{ user?: User; error?: string }> {
     const review = await withTimeout(
       this.api.createTokenReview({
         body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
@@ -51,7 +51,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
     const status = review.status;
     if (!status?.authenticated) return status?.error ? { error: status.error } : {};
     const u = status.user ?? {};
-    const user: UserInfo = { username: u.username ?? '', groups: [...(u.groups ?? [])] };
+    const user: User = { username: u.username ?? '', groups: [...(u.groups ?? [])] };
     if (u.uid) user.uid = u.uid;
     if (u.extra && Object.keys(u.extra).length > 0) user.extra = u.extra;
     return { user };

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import { StatusError } from '../../pkg/apierrors';
 
 /** What authentication may look at: the headers and the TLS connection (client certificate). */
@@ -19,7 +19,7 @@ export interface AuthenticationRequest {
  * next one is tried) and throws a StatusError (401) when it does but the credentials are bad.
  */
 export interface Authenticator {
-  authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined>;
+  authenticate(req: AuthenticationRequest): Promise<User | undefined>;
 }
 
 /**
@@ -34,7 +34,7 @@ export class CredentialsRejected extends StatusError {
 
 /** What a request asks to do, as k8s.io/apiserver's authorizer.Attributes. */
 export interface AuthorizationAttributes {
-  user: UserInfo;
+  user: User;
   verb: string;
   resourceRequest: boolean;
   /** For non-resource requests. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../pkg/logging';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import { StatusError, unauthorized } from '../../pkg/apierrors';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
@@ -13,7 +13,7 @@ export interface UnionOptions {
 }
 
 /** kube's AuthenticatedGroupAdder: every authenticated user is in system:authenticated. */
-function withAuthenticatedGroup(u: UserInfo): UserInfo {
+function withAuthenticatedGroup(u: User): User {
   if (u.groups.includes(allAuthenticated) || u.groups.includes(allUnauthenticated)) return u;
   return { ...u, groups: [...u.groups, allAuthenticated] };
 }
@@ -31,7 +31,7 @@ export class UnionAuthenticator implements Authenticator {
     private readonly opts: UnionOptions,
   ) {}
 
-  async authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined> {
+  async authenticate(req: AuthenticationRequest): Promise<User | undefined> {
     let rejected: string[] | undefined;
     for (const a of this.authenticators) {
       try {

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
-import type { UserInfo } from '../registry/strategy';
+import type { User } from '../registry/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
 /** The client certificate of a connection: the leaf, what else the client sent, and its subject. */
@@ -135,7 +135,7 @@ export class X509Authenticator implements Authenticator {
     this.verifier = new ClientCertVerifier(caBundlePem, 'client CA');
   }
 
-  async authenticate(req: AuthenticationRequest): Promise<UserInfo | undefined> {
+  async authenticate(req: AuthenticationRequest): Promise<User | undefined> {
     const peer = peerCertificate(req.socket);
     if (!peer) return undefined;
     const error = this.verifier.verify(peer);

@@ -6,12 +6,11 @@ import {
   child,
   dnsSubdomain,
   immutable,
-  isObj,
   newExternalID,
   requiredEnum,
   specOf,
   specObject,
-  str,
+  stringField,
   unset,
   userInfoOf,
   validateOperationStatus,
@@ -19,6 +18,7 @@ import {
   validatePropertiesChecksum,
   type Obj,
 } from './validation';
+import { isObject } from '../../pkg/json';
 
 const transformOps = ['renameKey', 'addKey', 'addKeysFrom', 'removeKey'] as const;
 const unbindStatuses = ['NotRequired', 'Required', 'Succeeded', 'Failed'];
@@ -36,7 +36,7 @@ function validateSecretTransforms(spec: Obj): StatusCause[] {
   if (!Array.isArray(list)) return [];
   const causes: StatusCause[] = [];
   list.forEach((t, i) => {
-    if (!isObj(t)) return;
+    if (!isObject(t)) return;
     const path = `spec.secretTransforms[${i}]`;
     const set = transformOps.filter((op) => t[op] !== undefined && t[op] !== null);
     if (set.length === 0) {
@@ -73,7 +73,7 @@ function validateSpec(obj: KubeObject): StatusCause[] {
   const ref = spec.instanceRef;
   if (ref === undefined || ref === null)
     causes.push(field.required('spec.instanceRef.name', 'instanceRef.name is required'));
-  else if (isObj(ref)) causes.push(...dnsSubdomain('spec.instanceRef.name', ref.name, 'instanceRef.name'));
+  else if (isObject(ref)) causes.push(...dnsSubdomain('spec.instanceRef.name', ref.name, 'instanceRef.name'));
   causes.push(...dnsSubdomain('spec.secretName', spec.secretName, 'secretName'));
   causes.push(...validateParametersFrom(spec));
   causes.push(...validateSecretTransforms(spec));
@@ -81,8 +81,8 @@ function validateSpec(obj: KubeObject): StatusCause[] {
 }
 
 function validateStatus(obj: KubeObject): StatusCause[] {
-  const status = isObj(obj.status) ? obj.status : {};
-  const op = str(status, 'currentOperation');
+  const status = isObject(obj.status) ? obj.status : {};
+  const op = stringField(status, 'currentOperation');
   const causes = validateOperationStatus(status, obj.metadata.generation ?? 0, false);
   const inProgress = status.inProgressProperties;
   if (op === 'Bind' && (inProgress === undefined || inProgress === null)) {

@@ -12,13 +12,13 @@ import {
   dnsLabel,
   dnsSubdomain,
   int,
-  isObj,
   nonNegative,
   specOf,
   unset,
   type Obj,
 } from './validation';
 import { parseDuration } from '../../pkg/time';
+import { isObject } from '../../pkg/json';
 
 /** The interval a broker with relistBehavior Duration gets when it names none (as the original). */
 export const DEFAULT_RELIST_DURATION = '15m0s';
@@ -68,7 +68,7 @@ function validateSecretRef(authInfo: Obj, method: 'basic' | 'bearer', scope: Sco
       ),
     ];
   }
-  if (!isObj(ref)) return [];
+  if (!isObject(ref)) return [];
   const causes: StatusCause[] = [];
   if (scope === 'cluster')
     causes.push(...dnsLabel(`${path}.namespace`, ref.namespace, 'the namespace of the secret'));
@@ -121,7 +121,7 @@ function validateRestrictions(spec: Obj, scope: Scope): StatusCause[] {
 }
 
 function validateSpec(obj: KubeObject, scope: Scope): StatusCause[] {
-  const spec = isObj(obj.spec) ? obj.spec : obj.spec === undefined ? {} : undefined;
+  const spec = isObject(obj.spec) ? obj.spec : obj.spec === undefined ? {} : undefined;
   if (!spec) return [];
   const causes: StatusCause[] = [];
   causes.push(...validateURL(spec));
@@ -158,7 +158,7 @@ function brokerStrategy(scope: Scope): Strategy {
     prepareForUpdate(obj, old) {
       applyDefaults(obj);
       // 0 is what a client that never heard of relistRequests sends: keep the counter
-      const spec = isObj(obj.spec) ? obj.spec : undefined;
+      const spec = isObject(obj.spec) ? obj.spec : undefined;
       const oldRequests = int(old.spec, 'relistRequests');
       if (spec && (spec.relistRequests === undefined || spec.relistRequests === 0) && oldRequests) {
         spec.relistRequests = oldRequests;

@@ -1,4 +1,4 @@
-import { jsonEqual } from '../../pkg/json';
+import { isObject, jsonEqual } from '../../pkg/json';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
@@ -7,14 +7,13 @@ import {
   catalogName,
   child,
   immutable,
-  isObj,
   newExternalID,
   nonNegative,
   requiredEnum,
   sameValue,
   specOf,
   specObject,
-  str,
+  stringField,
   unset,
   userInfoOf,
   validateOperationStatus,
@@ -149,9 +148,9 @@ function validatePropertiesState(state: Obj, path: string): StatusCause[] {
 }
 
 function validateStatus(obj: KubeObject): StatusCause[] {
-  const status = isObj(obj.status) ? obj.status : {};
+  const status = isObject(obj.status) ? obj.status : {};
   const spec = specObject(obj) ?? {};
-  const op = str(status, 'currentOperation');
+  const op = stringField(status, 'currentOperation');
   const causes = validateOperationStatus(status, obj.metadata.generation ?? 0, true);
   const inProgress = status.inProgressProperties;
   if (operations.includes(op) && (inProgress === undefined || inProgress === null)) {
@@ -217,7 +216,7 @@ function validateReferenceUpdate(obj: KubeObject, old: KubeObject): StatusCause[
   const spec = specObject(obj) ?? {};
   const prev = specObject(old) ?? {};
   const causes: StatusCause[] = [];
-  if (str(obj.status, 'currentOperation') !== '') {
+  if (stringField(obj.status, 'currentOperation') !== '') {
     causes.push(
       field.forbidden('status.currentOperation', 'cannot update references when currentOperation is present'),
     );
@@ -307,7 +306,7 @@ export const serviceInstanceStrategy: Strategy = {
   prepareSubresourceUpdate(subresource, sent, current) {
     if (subresource !== 'reference') return current;
     const spec = specOf(current) ?? {};
-    const sentSpec = isObj(sent.spec) ? sent.spec : {};
+    const sentSpec = isObject(sent.spec) ? sent.spec : {};
     for (const f of resolvedRefFields) copyField(spec, sentSpec, f);
     return current;
   },

@@ -1,15 +1,14 @@
+import type { UserInfo } from '../../api-types/common';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 
-/** The authenticated user a request runs as (filled by authentication; anonymous until then). */
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
+/**
+ * The authenticated user a request runs as (filled by authentication; anonymous until then): the
+ * UserInfo that spec.userInfo records, with name and groups always known.
+ */
+export type User = UserInfo & { username: string; groups: string[] };
 
 export interface RequestContext {
-  user: UserInfo;
+  user: User;
   namespace?: string;
   dryRun: boolean;
 }

@@ -1,4 +1,4 @@
-import { jsonEqual } from '../../pkg/json';
+import { jsonEqual, isObject } from '../../pkg/json';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../../pkg/apierrors';
@@ -13,34 +13,30 @@ import type { RequestContext } from './strategy';
 
 export type Obj = Record<string, unknown>;
 
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The member `key` of `o` when it is an object. */
 export function child(o: unknown, key: string): Obj | undefined {
-  if (!isObj(o)) return undefined;
+  if (!isObject(o)) return undefined;
   const v = o[key];
-  return isObj(v) ? v : undefined;
+  return isObject(v) ? v : undefined;
 }
 
 /** The string member `key` of `o` ('' when absent or not a string). */
-export function str(o: unknown, key: string): string {
-  if (!isObj(o)) return '';
+export function stringField(o: unknown, key: string): string {
+  if (!isObject(o)) return '';
   const v = o[key];
   return typeof v === 'string' ? v : '';
 }
 
 /** True when `key` is absent, null or '' (a value of another type is the schema's business). */
 export function unset(o: unknown, key: string): boolean {
-  if (!isObj(o)) return true;
+  if (!isObject(o)) return true;
   const v = o[key];
   return v === undefined || v === null || v === '';
 }
 
 /** The integer member `key` of `o`, or undefined. */
 export function int(o: unknown, key: string): number | undefined {
-  if (!isObj(o)) return undefined;
+  if (!isObject(o)) return undefined;
   const v = o[key];
   return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 }
@@ -48,12 +44,12 @@ export function int(o: unknown, key: string): number | undefined {
 /** obj.spec as an object, created when absent so defaults have somewhere to go. */
 export function specOf(obj: KubeObject): Obj | undefined {
   if (obj.spec === undefined || obj.spec === null) obj.spec = {};
-  return isObj(obj.spec) ? obj.spec : undefined;
+  return isObject(obj.spec) ? obj.spec : undefined;
 }
 
 /** obj.spec as an object for reading ({} when absent; undefined when not an object at all). */
 export const specObject = (obj: KubeObject): Obj | undefined =>
-  isObj(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
+  isObject(obj.spec) ? obj.spec : obj.spec === undefined || obj.spec === null ? {} : undefined;
 
 export function addFinalizer(obj: KubeObject): void {
   const current = Array.isArray(obj.metadata.finalizers) ? obj.metadata.finalizers : [];
@@ -157,13 +153,13 @@ export function validateParametersFrom(spec: Obj): StatusCause[] {
   const causes: StatusCause[] = [];
   list.forEach((entry, i) => {
     const path = `spec.parametersFrom[${i}]`;
-    if (!isObj(entry)) return;
+    if (!isObject(entry)) return;
     const ref = entry.secretKeyRef;
     if (ref === undefined || ref === null) {
       causes.push(field.required(`${path}.secretKeyRef`, 'source must not be empty if present'));
       return;
     }
-    if (!isObj(ref)) return;
+    if (!isObject(ref)) return;
     if (unset(ref, 'name')) causes.push(field.required(`${path}.secretKeyRef.name`, 'name is required'));
     if (unset(ref, 'key')) causes.push(field.required(`${path}.secretKeyRef.key`, 'key is required'));
   });
@@ -220,7 +216,7 @@ export function validateOperationStatus(
   forbidLastOperation: boolean,
 ): StatusCause[] {
   const causes: StatusCause[] = [];
-  const op = str(status, 'currentOperation');
+  const op = stringField(status, 'currentOperation');
   if (op === '') {
     if (!unset(status, 'operationStartTime')) {
       causes.push(
@@ -261,7 +257,7 @@ export function validateOperationStatus(
     }
     const conditions = Array.isArray(status.conditions) ? status.conditions : [];
     conditions.forEach((c, i) => {
-      if (isObj(c) && c.type === 'Ready' && c.status === 'True') {
+      if (isObject(c) && c.type === 'Ready' && c.status === 'True') {
         causes.push(
           field.forbidden(
             `status.conditions[${i}]`,

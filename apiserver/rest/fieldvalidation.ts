@@ -1,4 +1,5 @@
 import { badRequest, field, invalid } from '../../pkg/apierrors';
+import { isObject } from '../../pkg/json';
 
 /**
  * Server-side field validation as kube-apiserver does it for CRDs: unknown fields are pruned from the
@@ -44,10 +45,6 @@ export function checkUnknownFields(mode: FieldValidation, unknown: string[]): st
 
 type Json = Record<string, unknown>;
 
-function isObj(x: unknown): x is Json {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
 const META_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
 
 /** Schemas indexed by `$id` per root, so `$ref`s (TypeBox Ref/Recursive) resolve without a walk per request. */
@@ -61,7 +58,7 @@ function idIndex(root: object): Map<string, Json> {
     const walk = (s: unknown): void => {
       if (typeof s !== 'object' || s === null || seen.has(s)) return;
       seen.add(s);
-      if (isObj(s) && typeof s.$id === 'string' && !index!.has(s.$id)) index!.set(s.$id, s);
+      if (isObject(s) && typeof s.$id === 'string' && !index!.has(s.$id)) index!.set(s.$id, s);
       for (const v of Object.values(s)) walk(v);
     };
     walk(root);
@@ -80,7 +77,7 @@ class Pruner {
    * when any alternative declares it. A node that only combines others is not itself an alternative.
    */
   private alternatives(s: unknown, out: Json[] = [], seen = new Set<unknown>()): Json[] {
-    if (!isObj(s) || seen.has(s)) return out;
+    if (!isObject(s) || seen.has(s)) return out;
     seen.add(s);
     if (typeof s.$ref === 'string') {
       const target = this.ids.get(s.$ref);
@@ -148,7 +145,7 @@ class Pruner {
 }
 
 function allowsNull(s: unknown): boolean {
-  if (!isObj(s)) return true;
+  if (!isObject(s)) return true;
   if (s.nullable === true || s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null')))
     return true;
   return [s.anyOf, s.oneOf].some((alts) => Array.isArray(alts) && alts.some(allowsNull));
@@ -183,14 +180,14 @@ function keepsUnknown(s: Json): boolean {
 
 /** The schema of `key` in objects described by `s`, or undefined when `s` does not declare it. */
 function fieldSchema(s: Json, key: string): unknown {
-  if (isObj(s.properties) && Object.prototype.hasOwnProperty.call(s.properties, key))
+  if (isObject(s.properties) && Object.prototype.hasOwnProperty.call(s.properties, key))
     return s.properties[key];
-  if (isObj(s.patternProperties)) {
+  if (isObject(s.patternProperties)) {
     for (const [pattern, sub] of Object.entries(s.patternProperties)) {
       if (matches(pattern, key)) return sub;
     }
   }
-  if (isObj(s.additionalProperties)) return s.additionalProperties;
+  if (isObject(s.additionalProperties)) return s.additionalProperties;
   return undefined;
 }
 

@@ -3,7 +3,7 @@ import yaml from 'js-yaml';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../api-types/meta';
 import type { ProtoMessage } from '../../api-types/resource';
-import type { RequestContext, UserInfo } from '../registry/strategy';
+import type { RequestContext, User } from '../registry/strategy';
 import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../../pkg/apierrors';
 import { parseFieldValidation } from './fieldvalidation';
 import { parseListOptions } from './list-options';
@@ -23,7 +23,7 @@ import {
 import type { RequestInfo } from './request-info';
 import { serveWatch, type WatchTracker } from './watch';
 
-export const anonymousUser: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+export const anonymousUser: User = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 export interface HandlerOptions {
   log: Logger;
@@ -91,7 +91,7 @@ export async function handleResource(
   reply: FastifyReply,
   info: RequestInfo,
   reg: Registry,
-  user: UserInfo,
+  user: User,
   opts: HandlerOptions,
 ): Promise<unknown> {
   const q = req.query as Query;

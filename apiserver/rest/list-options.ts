@@ -15,33 +15,33 @@ export interface ListOptions {
   sendInitialEvents?: boolean;
 }
 
-const str = (v: unknown): string | undefined =>
+const queryParam = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : Array.isArray(v) ? String(v[0]) : undefined;
 
 export function parseListOptions(q: Record<string, unknown>, isWatch: boolean): ListOptions {
   const causes = [];
   const opts: ListOptions = {
-    labelSelector: str(q.labelSelector) ?? '',
-    fieldSelector: str(q.fieldSelector) ?? '',
-    resourceVersion: str(q.resourceVersion) || undefined,
-    continue: str(q.continue) || undefined,
-    allowWatchBookmarks: str(q.allowWatchBookmarks) === 'true',
+    labelSelector: queryParam(q.labelSelector) ?? '',
+    fieldSelector: queryParam(q.fieldSelector) ?? '',
+    resourceVersion: queryParam(q.resourceVersion) || undefined,
+    continue: queryParam(q.continue) || undefined,
+    allowWatchBookmarks: queryParam(q.allowWatchBookmarks) === 'true',
   };
-  const rvm = str(q.resourceVersionMatch);
+  const rvm = queryParam(q.resourceVersionMatch);
   if (rvm) {
     if (rvm !== 'NotOlderThan' && rvm !== 'Exact') {
       causes.push(field.notSupported('resourceVersionMatch', rvm, ['Exact', 'NotOlderThan']));
     } else opts.resourceVersionMatch = rvm;
   }
   for (const name of ['limit', 'timeoutSeconds'] as const) {
-    const raw = str(q[name]);
+    const raw = queryParam(q[name]);
     if (raw === undefined || raw === '') continue;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0)
       causes.push(field.invalid(name, raw, 'must be a non-negative integer'));
     else if (n > 0) opts[name] = n;
   }
-  const sie = str(q.sendInitialEvents);
+  const sie = queryParam(q.sendInitialEvents);
   if (sie !== undefined)
     causes.push(field.forbidden('sendInitialEvents', 'sendInitialEvents is not supported by this server'));
   if (opts.resourceVersion !== undefined && !/^\d+$/.test(opts.resourceVersion)) {

@@ -1,4 +1,4 @@
-import { jsonEqual } from '../../pkg/json';
+import { jsonEqual, isObject } from '../../pkg/json';
 import { StatusError, badRequest } from '../../pkg/apierrors';
 
 /** The three patch types of kube-apiserver (apply patch is not served). */
@@ -41,8 +41,6 @@ export function applyPatch(type: PatchType, original: unknown, patch: unknown): 
 // reach or replace Object.prototype.
 
 type JsonObject = Record<string, unknown>;
-
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 

@@ -24,6 +24,7 @@ import {
   updateViolations,
   versionProblem,
 } from './validate';
+import { isObject } from '../../pkg/json';
 
 export interface ScriptedBroker {
   /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -83,9 +84,8 @@ const MUTATIONS: Endpoint[] = ['provision', 'update', 'deprovision', 'bind', 'un
 
 const MALFORMED_JSON = '{"malformed": ';
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const nonEmptyString = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : undefined;
 
 function asyncSpec(rule: ScriptRule | undefined): AsyncBehaviour | undefined {
   if (!rule) return undefined;
@@ -199,54 +199,54 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
       case 'provision':
         acceptsIncompleteViolations(q, v);
         provisionViolations(body, catalog, identity, v);
-        entry.planId = str(bodyObj.plan_id);
+        entry.planId = nonEmptyString(bodyObj.plan_id);
         break;
       case 'update':
         acceptsIncompleteViolations(q, v);
         updateViolations(body, catalog, instance, identity, v);
-        entry.planId = str(bodyObj.plan_id) ?? instance?.planId;
+        entry.planId = nonEmptyString(bodyObj.plan_id) ?? instance?.planId;
         break;
       case 'deprovision':
         deleteViolations(q, instance, model.instanceOperation(iid)?.pendingPlanId, v);
         if (model.bindings.size && [...model.bindings.values()].some((b) => b.instanceId === iid)) {
           v.push('deprovision while the instance still has bindings (they MUST be deleted first)');
         }
-        entry.planId = str(q.plan_id) ?? instance?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? instance?.planId;
         break;
       case 'lastOperation':
         pollViolations(q, model.instanceOperation(iid)?.id, v);
-        entry.planId = str(q.plan_id) ?? instance?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? instance?.planId;
         break;
       case 'getInstance': {
-        const serviceId = instance?.serviceId ?? str(q.service_id);
+        const serviceId = instance?.serviceId ?? nonEmptyString(q.service_id);
         const service = catalog.service(serviceId);
         if (service && !service.instances_retrievable)
           v.push(`service ${service.id} is not instances_retrievable`);
-        entry.planId = str(q.plan_id) ?? instance?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? instance?.planId;
         break;
       }
       case 'bind': {
         acceptsIncompleteViolations(q, v);
-        const predecessorId = str(bodyObj.predecessor_binding_id);
+        const predecessorId = nonEmptyString(bodyObj.predecessor_binding_id);
         const predecessor = predecessorId === undefined ? undefined : model.binding(iid, predecessorId);
         bindViolations(body, catalog, instance, predecessor, identity, v);
-        entry.planId = str(bodyObj.plan_id);
+        entry.planId = nonEmptyString(bodyObj.plan_id);
         break;
       }
       case 'unbind':
         deleteViolations(q, binding, undefined, v);
-        entry.planId = str(q.plan_id) ?? binding?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? binding?.planId;
         break;
       case 'bindingLastOperation':
         pollViolations(q, model.bindingOperation(iid, bid)?.id, v);
-        entry.planId = str(q.plan_id) ?? binding?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? binding?.planId;
         break;
       case 'getBinding': {
-        const serviceId = binding?.serviceId ?? str(q.service_id);
+        const serviceId = binding?.serviceId ?? nonEmptyString(q.service_id);
         const service = catalog.service(serviceId);
         if (service && !service.bindings_retrievable)
           v.push(`service ${service.id} is not bindings_retrievable`);
-        entry.planId = str(q.plan_id) ?? binding?.planId;
+        entry.planId = nonEmptyString(q.plan_id) ?? binding?.planId;
         break;
       }
     }

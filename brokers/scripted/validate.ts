@@ -1,5 +1,6 @@
 import { CatalogIndex } from './catalog';
 import type { BindingRecord, InstanceRecord } from './types';
+import { isObject } from '../../pkg/json';
 
 /**
  * The checks of a strict broker on what a platform sends: each problem is a sentence naming the
@@ -9,7 +10,6 @@ import type { BindingRecord, InstanceRecord } from './types';
 const MIN_VERSION = [2, 13];
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
 /** Undefined when acceptable; otherwise why the broker answers 412. */

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { Gauge, type Registry } from 'prom-client';
 import type { BrokerCondition, CommonServiceBrokerStatus } from '../../api-types/common';
 import { secretResource, type Secret } from '../../api-types/core/secret';
@@ -72,19 +73,9 @@ async function forEachLimit<T>(
   limit: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
-  const errors: unknown[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const run = pLimit(limit);
+  const results = await Promise.allSettled(items.map((item) => run(() => fn(item))));
+  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new Error(errors.map((e) => (e as Error).message).join('; '));
 }

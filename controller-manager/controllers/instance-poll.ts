@@ -9,6 +9,7 @@ import { operationSucceeded, report, retryTimeExceeded, startOrphanMitigation } 
 import { updateFailedForGood } from './instance-update';
 import { messages, reasons, type Instance } from './instance-status';
 import { originatingIdentity } from './parameters';
+import { backoffDelay } from '../../pkg/backoff';
 
 type PolledOp = 'Provision' | 'Update' | 'Deprovision' | 'OrphanMitigation';
 
@@ -43,7 +44,7 @@ function nextPoll(
   const state = env.polls.get(key);
   const attempt = state && state.op === op ? state.attempt + 1 : 1;
   const { baseDelayMs, maxDelayMs } = env.limiter;
-  const backoff = Math.min(baseDelayMs * 2 ** attempt, maxDelayMs);
+  const backoff = backoffDelay({ initialMs: baseDelayMs, maxMs: maxDelayMs }, attempt);
   const delay = retryAfterSeconds && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : backoff;
   env.polls.set(key, { op, attempt, notBefore: env.now() + delay });
   return { requeueAfterMs: delay };

@@ -3,6 +3,7 @@ import { secretResource, secretValue, type Secret } from '../../api-types/core/s
 import type { UserInfo } from '../../api-types/common';
 import type { KubeClient } from '../../pkg/kube/client';
 import type { OriginatingIdentity } from '../../pkg/osb';
+import { isObject } from '../../pkg/json';
 
 /** What stands in, in status, for every value that came from a Secret (as the original wrote it). */
 export const REDACTED = '<redacted>';
@@ -32,9 +33,6 @@ export interface BuiltParameters {
   /** SHA-256 (hex) of the canonical JSON of `parameters`, secrets included. */
   checksum: string;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** JSON with object keys sorted at every depth, so that equal parameters always hash alike. */
 function canonicalJSON(value: unknown): string {

@@ -5,6 +5,7 @@ import { isNotFound, KubeError, type KubeClient } from '../../pkg/kube/client';
 import type { Logger } from '../../pkg/logging';
 import type { EventRecorder } from '../context';
 import { rfc3339 } from '../../pkg/time';
+import { retry } from '../../pkg/backoff';
 
 const eventComponent = 'service-catalog-controller-manager';
 
@@ -233,15 +234,13 @@ export class Recorder implements EventRecorder {
   }
 
   /** Retries what may pass on a second try (network, 5xx, 429); a refusal is final. */
-  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        const transient = !(e instanceof KubeError) || e.status >= 500 || e.status === 429;
-        if (!transient || attempt >= writeAttempts || this.stopped) throw e;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
-    }
+  private withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
+      initialMs: 250,
+      maxMs: 1000,
+      attempts: writeAttempts,
+      retryable: (e) => !(e instanceof KubeError) || e.status >= 500 || e.status === 429,
+      stopped: () => this.stopped,
+    });
   }
 }

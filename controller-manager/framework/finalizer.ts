@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../api-types/meta';
-import { isConflict, type KubeClient } from '../../pkg/kube/client';
+import { retryOnConflict, type KubeClient } from '../../pkg/kube/client';
 import { FINALIZER } from '../../pkg/servicecatalog/constants';
 import { type ResourceType } from '../../api-types/resource';
 
@@ -13,21 +13,18 @@ export async function removeFinalizer<T extends KubeObject>(
   type: ResourceType,
   obj: T,
 ): Promise<T | undefined> {
-  let current = obj;
-  for (let attempt = 1; ; attempt++) {
+  return retryOnConflict(async (attempt) => {
+    let current: T | undefined = obj;
+    if (attempt > 0) {
+      current = await client.get<T>(type, obj.metadata.namespace, obj.metadata.name!);
+      if (!current || current.metadata.uid !== obj.metadata.uid) return undefined;
+    }
     const finalizers = current.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return undefined;
-    try {
-      await client.update<T>(type, {
-        ...current,
-        metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
-      });
-      return current;
-    } catch (e) {
-      if (!isConflict(e) || attempt >= 5) throw e;
-      const latest = await client.get<T>(type, obj.metadata.namespace, obj.metadata.name!);
-      if (!latest || latest.metadata.uid !== obj.metadata.uid) return undefined;
-      current = latest;
-    }
-  }
+    await client.update<T>(type, {
+      ...current,
+      metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
+    });
+    return current;
+  });
 }

@@ -4,6 +4,7 @@ import { leaseResource, namespaceResource, type Lease, type LeaseSpec } from '..
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../pkg/kube/client';
 import type { Logger } from '../../pkg/logging';
 import { rfc3339Micro } from '../../pkg/time';
+import { backoffDelay } from '../../pkg/backoff';
 
 export interface LeaderElectionTimings {
   /** How long a standby waits, from when it last saw the lease change, before taking it over. */
@@ -115,7 +116,10 @@ export class LeaderElector {
     );
     while (!this.stopped) {
       if (await this.attempt(Date.now() + renewDeadlineMs)) break;
-      await this.sleep(retryPeriodMs * (1 + Math.random() * jitterFactor));
+      // jittered, so that candidates started together do not ask in step (kube's wait.JitterUntil)
+      await this.sleep(
+        backoffDelay({ initialMs: retryPeriodMs, maxMs: retryPeriodMs, jitter: jitterFactor }, 0),
+      );
     }
     if (this.stopped) return;
     this.leading = true;

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../../pkg/backoff';
+
 export interface RateLimiterOptions {
   /** First per-item retry delay. */
   baseDelayMs: number;
@@ -69,7 +71,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const perItem = Math.min(this.limiter.baseDelayMs * 2 ** n, this.limiter.maxDelayMs);
+    const perItem = backoffDelay({ initialMs: this.limiter.baseDelayMs, maxMs: this.limiter.maxDelayMs }, n);
     this.addAfter(key, Math.max(perItem, this.bucketDelay()));
   }
 

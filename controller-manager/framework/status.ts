@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../api-types/meta';
 import { jsonEqual } from '../../pkg/json';
-import { isConflict, KubeError, type KubeClient } from '../../pkg/kube/client';
+import { KubeError, retryOnConflict, type KubeClient } from '../../pkg/kube/client';
 import { keyOf } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import { type ResourceType } from '../../api-types/resource';
@@ -21,29 +21,27 @@ export async function updateStatus<T extends KubeObject>(
   mutate: (latest: T) => void,
   attempts = statusUpdateAttempts,
 ): Promise<T> {
-  let current = obj;
-  for (let attempt = 1; ; attempt++) {
+  const { namespace, name, uid } = obj.metadata;
+  return retryOnConflict(async (attempt) => {
+    let current = obj;
+    if (attempt > 0) {
+      const latest = await client.get<T>(type, namespace, name!);
+      if (!latest) throw new KubeError(404, 'NotFound', `${type.plural} "${name}" not found`);
+      // deleted and created again under the same name: not the object this status was about
+      if (uid && latest.metadata.uid !== uid) {
+        throw new KubeError(
+          409,
+          'Conflict',
+          `${type.plural} "${name}" was replaced (uid ${uid} → ${latest.metadata.uid})`,
+        );
+      }
+      current = latest;
+    }
     const next = structuredClone(current);
     mutate(next);
     if (jsonEqual(next.status, current.status)) return current;
-    try {
-      return await client.updateStatus(type, next);
-    } catch (e) {
-      if (!isConflict(e) || attempt >= attempts) throw e;
-    }
-    const { namespace, name, uid } = obj.metadata;
-    const latest = await client.get<T>(type, namespace, name!);
-    if (!latest) throw new KubeError(404, 'NotFound', `${type.plural} "${name}" not found`);
-    // deleted and created again under the same name: not the object this status was about
-    if (uid && latest.metadata.uid !== uid) {
-      throw new KubeError(
-        409,
-        'Conflict',
-        `${type.plural} "${name}" was replaced (uid ${uid} → ${latest.metadata.uid})`,
-      );
-    }
-    current = latest;
-  }
+    return client.updateStatus(type, next);
+  }, attempts);
 }
 
 /** A larger numeric resourceVersion is a later state of the same object (ours come from etcd revisions). */

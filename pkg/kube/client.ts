@@ -10,7 +10,8 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api-types/meta';
-import { apiVersionOf, ResourceType } from '../../api-types/resource';
+import { apiVersionOf, type ResourceType } from '../../api-types/resource';
+import { retry } from '../backoff';
 
 /** A kind the controllers read or write. */
 
@@ -30,6 +31,15 @@ export const isConflict = (e: unknown) =>
   e instanceof KubeError && e.status === 409 && e.reason === 'Conflict';
 export const isAlreadyExists = (e: unknown) =>
   e instanceof KubeError && e.status === 409 && e.reason === 'AlreadyExists';
+
+/**
+ * client-go's retry.RetryOnConflict: runs a read-modify-write again while it fails with 409
+ * Conflict, after a short jittered pause (DefaultRetry: 10 ms), `attempts` times in all. `fn` gets
+ * the attempt number, so that it can read the object afresh after the first.
+ */
+export function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, attempts = 5): Promise<T> {
+  return retry(fn, { initialMs: 10, maxMs: 10, factor: 1, jitter: 0.1, attempts, retryable: isConflict });
+}
 
 function toKubeError(e: unknown): unknown {
   if (!(e instanceof ApiException)) return e;

@@ -2,6 +2,7 @@ import type { KubeObject } from '../../api-types/meta';
 import type { Logger } from '../logging';
 import { apiVersionOf, type ResourceType } from '../../api-types/resource';
 import type { CachedInformer, KubeClient } from './client';
+import { Backoff } from '../backoff';
 
 export const keyOf = (obj: KubeObject): string =>
   obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata.name ?? '');
@@ -13,9 +14,6 @@ export function splitKey(key: string): { namespace?: string; name: string } {
 
 type ChangeHandler<T extends KubeObject> = (obj: T, old?: T) => void;
 
-const restartBaseMs = 1000;
-const restartMaxMs = 30_000;
-
 /**
  * One informer per kind, shared by every controller that reads that kind: list, then watch from
  * the list's resourceVersion; a 410 Gone (history compacted) makes client-node list again, and
@@ -25,7 +23,8 @@ export class SharedInformer<T extends KubeObject> {
   private readonly handlers: ChangeHandler<T>[] = [];
   private resync?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
-  private restartDelayMs = restartBaseMs;
+  /** Between failed list/watch attempts: 1 s doubling to 30 s, reset by a success. */
+  private readonly restartBackoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
   private stopped = false;
   private starting = false;
   private startFailed?: unknown;
@@ -118,7 +117,7 @@ export class SharedInformer<T extends KubeObject> {
       this.restartSoon();
       return;
     }
-    this.restartDelayMs = restartBaseMs;
+    this.restartBackoff.reset();
     if (!this.synced) {
       this.synced = true;
       this.resolveStarted?.();
@@ -127,8 +126,7 @@ export class SharedInformer<T extends KubeObject> {
 
   private restartSoon(): void {
     if (this.restartTimer || this.stopped) return;
-    const delay = this.restartDelayMs;
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, restartMaxMs);
+    const delay = this.restartBackoff.next();
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (!this.stopped) void this.attempt();

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../api-types/meta';
 import { StorageError } from './errors';
 import type { ResourceStore, StorageEvent, WatchHandle } from './store';
+import { retry } from '../backoff';
 
 /** Reads one string from an object, for field-selector indexes. */
 export type Indexer = (obj: KubeObject) => string | undefined;
@@ -68,9 +69,10 @@ export class WatchCache {
     this.ready = this.start();
   }
 
+  /** Fills the cache and starts watching; failures (etcd away) are retried every second until stopped. */
   private async start(): Promise<void> {
-    for (;;) {
-      try {
+    await retry(
+      async () => {
         // read in pages at one revision, so no single etcd answer has to hold every object
         let page = await this.store.list({ limit: 1000 });
         const revision = page.revision;
@@ -86,13 +88,17 @@ export class WatchCache {
           (e) => this.restart(e),
         );
         this.synced = true;
-        return;
-      } catch (e) {
-        if (this.stopped) return;
-        this.opts.onError?.(e as Error);
-        await new Promise((r) => setTimeout(r, 1000).unref());
-      }
-    }
+      },
+      {
+        initialMs: 1000,
+        maxMs: 1000,
+        factor: 1,
+        stopped: () => this.stopped,
+        onRetry: (e) => this.opts.onError?.(e as Error),
+      },
+    ).catch(() => {
+      // stopped before the cache could be filled: nobody waits for it any more
+    });
   }
 
   /** Losing the etcd watch (compaction, etcd restart) means events may be missed: start over. */
