@@ -2,21 +2,21 @@ import type { KubeObject } from '../api-types/meta';
 import { kubernetesFinalizer, type NamespaceCondition } from '../api-types/core';
 import type { Logger } from '../pkg/logging';
 import type { Subscription } from '../pkg/storage';
-import type { RequestContext } from './registry/strategy';
+import type { RequestContext } from './strategy/strategy';
 import { StatusError } from '../pkg/apierrors';
-import type { Registry } from './rest/registry';
+import type { Store } from './rest/store';
 import { rfc3339 } from '../pkg/time';
 
 /**
  * The namespace lifecycle controller of standalone mode, after kube-controller-manager's namespace
- * controller: a namespace being deleted has every object in it deleted through the registries (so
+ * controller: a namespace being deleted has every object in it deleted through the stores (so
  * objects with finalizers wait for them), and once nothing is left its `kubernetes` finalizer goes,
  * which lets the namespace itself go. It also creates the namespaces every cluster has.
  */
 
 export interface NamespaceControllerOptions {
-  /** Every registry of the server; the one serving core/v1 namespaces is required. */
-  registries: Iterable<Registry>;
+  /** Every store of the server; the one serving core/v1 namespaces is required. */
+  stores: Iterable<Store>;
   logger: Logger;
   /** How often namespaces being deleted are checked again while some remain (ms). */
   resyncMs?: number;
@@ -56,10 +56,10 @@ interface ContentReport {
 
 export function startNamespaceController(opts: NamespaceControllerOptions): NamespaceController {
   const log = opts.logger;
-  const all = [...opts.registries];
+  const all = [...opts.stores];
   const found = all.find((r) => r.def.group === '' && r.def.plural === 'namespaces');
   if (!found) throw new Error('the namespace controller needs the core/v1 namespaces resource');
-  const namespaces: Registry = found;
+  const namespaces: Store = found;
   const content = all.filter((r) => r.def.namespaced);
   const resyncMs = opts.resyncMs ?? 2000;
 
@@ -138,12 +138,12 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   async function deleteContent(namespace: string): Promise<ContentReport> {
     const report: ContentReport = { remaining: new Map(), finalizers: new Map(), errors: [] };
     const ctx: RequestContext = { user: controllerUser, namespace, dryRun: false };
-    for (const reg of content) {
+    for (const store of content) {
       if (stopped) break;
-      const resource = reg.def.group ? `${reg.def.plural}.${reg.def.group}` : reg.def.plural;
+      const resource = store.def.group ? `${store.def.plural}.${store.def.group}` : store.def.plural;
       let items: KubeObject[];
       try {
-        items = (await reg.list(namespace, allItems)).items;
+        items = (await store.list(namespace, allItems)).items;
       } catch (e) {
         report.errors.push(`${resource}: ${(e as Error).message}`);
         continue;
@@ -151,7 +151,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
       for (const obj of items) {
         try {
           if (!obj.metadata.deletionTimestamp)
-            await reg.delete(namespace, obj.metadata.name!, { dryRun: false }, ctx);
+            await store.delete(namespace, obj.metadata.name!, { dryRun: false }, ctx);
         } catch (e) {
           if (isNotFound(e)) continue;
           report.errors.push(`${resource} "${obj.metadata.name}": ${(e as Error).message}`);
@@ -166,7 +166,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
     return report;
   }
 
-  /** Removes our finalizer through namespaces/finalize; the registry deletes the namespace when none is left. */
+  /** Removes our finalizer through namespaces/finalize; the store deletes the namespace when none is left. */
   async function finalize(name: string): Promise<void> {
     const ns = await namespaces.get(undefined, name);
     const finalizers = specFinalizers(ns).filter((f) => f !== kubernetesFinalizer);
@@ -282,8 +282,8 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   }
 
   /** Namespaces being deleted wake the controller, and so does every deletion inside one. */
-  const subscribe = (reg: Registry, wake: (obj: KubeObject, type: string) => boolean) => {
-    const cache = reg.cache;
+  const subscribe = (store: Store, wake: (obj: KubeObject, type: string) => boolean) => {
+    const cache = store.cache;
     if (!cache) return;
     const start = () => {
       if (stopped) return;
@@ -299,7 +299,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
         );
       } catch (e) {
         log.warn(
-          { err: (e as Error).message, resource: reg.def.plural },
+          { err: (e as Error).message, resource: store.def.plural },
           'namespace controller cannot watch',
         );
       }
@@ -310,8 +310,8 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   const ready = (async () => {
     await Promise.all(all.map((r) => r.cache?.ready));
     subscribe(namespaces, (obj, type) => type !== 'DELETED' && obj.metadata.deletionTimestamp !== undefined);
-    for (const reg of content) {
-      subscribe(reg, (obj, type) => type === 'DELETED' && terminating.has(obj.metadata.namespace ?? ''));
+    for (const store of content) {
+      subscribe(store, (obj, type) => type === 'DELETED' && terminating.has(obj.metadata.namespace ?? ''));
     }
     try {
       await createSystemNamespaces();

@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { Counter, Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ResourceDefinition } from '../api-types/resource';
 import type { Logger } from '../pkg/logging';
 import { WatchCache, type Storage } from '../pkg/storage';
@@ -14,7 +14,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discover
 import { buildOpenAPIv2, buildOpenAPIv3, openAPIv3Discovery, openAPIv3Path } from './openapi';
 import type { TLSSocket } from 'node:tls';
 import type { AuthorizationAttributes, Authenticator, Authorizer } from './auth/types';
-import type { User } from './registry/strategy';
+import type { User } from './strategy/strategy';
 import { servedNamespaces, type NamespaceSource } from './admission/namespace-source';
 import {
   AdmissionChain,
@@ -23,7 +23,7 @@ import {
   type AdmissionPluginFactory,
   type ObjectReader,
 } from './admission/types';
-import { genericStrategy, type Strategy } from './registry/strategy';
+import { genericStrategy, type Strategy } from './strategy/strategy';
 import {
   badRequest,
   forbiddenRequest,
@@ -33,7 +33,7 @@ import {
   unsupportedMediaType,
 } from '../pkg/apierrors';
 import { anonymousUser, handleResource } from './rest/handlers';
-import { Registry } from './rest/registry';
+import { Store } from './rest/store';
 import { parseRequestInfo, type RequestInfo } from './rest/request-info';
 import type { WatchTracker } from './rest/watch';
 
@@ -65,7 +65,7 @@ export interface ServerConfig {
   bindAddress: string;
   port: number;
   logger: Logger;
-  metrics: MetricsRegistry;
+  metrics: Registry;
   bookmarkIntervalMs?: number;
   defaultWatchTimeoutSeconds?: number;
   version: string;
@@ -73,7 +73,7 @@ export interface ServerConfig {
 
 export interface CatalogAPIServer {
   app: FastifyInstance;
-  registries: Map<string, Registry>;
+  stores: Map<string, Store>;
   /** The port actually bound (useful with port 0). */
   port: number;
   stop(): Promise<void>;
@@ -105,8 +105,8 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, keywords: xKubernetesKeywords });
   addFormats(ajv);
 
-  const registries = new Map<string, Registry>();
-  const byResource = (resource: string) => [...registries.values()].find((r) => r.def.plural === resource);
+  const stores = new Map<string, Store>();
+  const byResource = (resource: string) => [...stores.values()].find((r) => r.def.plural === resource);
   // admission plugins read other kinds the way clients do, at resourceVersion 0 (from the cache)
   const objects: ObjectReader = {
     async get(resource, namespace, name, opts) {
@@ -122,13 +122,13 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
       }
     },
     async list(resource, namespace, fieldSelector = '') {
-      const reg = byResource(resource);
-      if (!reg) return [];
-      const list = await reg.list(namespace, {
+      const store = byResource(resource);
+      if (!store) return [];
+      const list = await store.list(namespace, {
         labelSelector: '',
         fieldSelector,
         allowWatchBookmarks: false,
-        resourceVersion: reg.cache ? '0' : undefined,
+        resourceVersion: store.cache ? '0' : undefined,
       });
       return list.items;
     },
@@ -144,17 +144,17 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const groups = new Map<string, string[]>();
   const byGroupVersion = new Map<string, ResourceDefinition[]>();
   for (const def of cfg.resources) {
-    const store = cfg.storage.resource(def);
+    const storage = cfg.storage.resource(def);
     const cache = cfg.watchCache
-      ? new WatchCache(store, {
+      ? new WatchCache(storage, {
           indexers: def.selectableFields,
           onError: (e) => log.warn({ err: e.message, resource: def.plural }, 'watch cache re-listing'),
         })
       : undefined;
     const strategy = cfg.strategies?.[def.kind] ?? genericStrategy;
-    registries.set(
+    stores.set(
       `${def.group}/${def.version}/${def.plural}`,
-      new Registry(def, strategy, store, ajv.compile(def.schema), cache, admission),
+      new Store(def, strategy, storage, ajv.compile(def.schema), cache, admission),
     );
     const gv = def.group ? `${def.group}/${def.version}` : def.version;
     byGroupVersion.set(gv, [...(byGroupVersion.get(gv) ?? []), def]);
@@ -261,8 +261,8 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
     } catch {
       failures.push('etcd');
     }
-    for (const reg of registries.values()) {
-      if (reg.cache && !reg.cache.synced) failures.push(`watch-cache:${reg.def.plural}`);
+    for (const store of stores.values()) {
+      if (store.cache && !store.cache.synced) failures.push(`watch-cache:${store.def.plural}`);
     }
     if (failures.length === 0) return ok(reply);
     return reply
@@ -332,14 +332,14 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   const serveResource = async (req: FastifyRequest, reply: FastifyReply) => {
     const info = req.requestInfo;
     if (!info) throw pathNotFound();
-    const reg = registries.get(`${info.group}/${info.version}/${info.resource}`);
-    if (!reg) throw pathNotFound();
-    return handleResource(req, reply, info, reg, req.user ?? anonymousUser, handlerOptions);
+    const store = stores.get(`${info.group}/${info.version}/${info.resource}`);
+    if (!store) throw pathNotFound();
+    return handleResource(req, reply, info, store, req.user ?? anonymousUser, handlerOptions);
   };
   app.all('/apis/*', serveResource);
   app.all('/api/*', serveResource);
 
-  await Promise.all([...registries.values()].map((r) => r.cache?.ready));
+  await Promise.all([...stores.values()].map((r) => r.cache?.ready));
   await app.listen({ host: cfg.bindAddress, port: cfg.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
@@ -347,14 +347,14 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
 
   return {
     app,
-    registries,
+    stores,
     port,
     async stop() {
       shuttingDown = true;
       // watches never finish by themselves: end them so in-flight requests can drain
       for (const close of [...watches]) close();
       await app.close();
-      await Promise.all([...registries.values()].map((r) => r.cache?.stop()));
+      await Promise.all([...stores.values()].map((r) => r.cache?.stop()));
     },
   };
 }

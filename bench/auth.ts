@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { servicecatalogResources } from '../api-types';
 import { buildAuth } from '../apiserver/auth/config';
 import { generateServingCert } from '../pkg/tls/certs';
-import { servicecatalogStrategies } from '../apiserver/registry';
+import { servicecatalogStrategies } from '../apiserver/strategy';
 import { startServer, type CatalogAPIServer, type ServerConfig } from '../apiserver/server';
 import { createLogger } from '../pkg/logging';
 import { createRegistry } from '../pkg/metrics';

@@ -15,7 +15,7 @@ import { UnionAuthenticator } from '../apiserver/auth/union';
 import { RequestHeaderAuthenticator } from '../apiserver/auth/requestheader';
 import { generateCA, generateClientCert, type CertificateAuthority } from '../pkg/tls/certs';
 import { parseOptions } from '../apiserver/cmd/options';
-import { servicecatalogStrategies } from '../apiserver/registry';
+import { servicecatalogStrategies } from '../apiserver/strategy';
 import { startServer, type CatalogAPIServer, type ServerConfig } from '../apiserver/server';
 import { startEtcd, type EtcdProcess } from '../hack/lib/etcd';
 import { createLogger } from '../pkg/logging';

@@ -610,7 +610,7 @@ describe.each(modes)('watch $mode', ({ watchCache }) => {
 
     // clients going away release their watches on the server
     for (const w of watchers) w.close();
-    const cache = [...env.server.registries.values()].find(
+    const cache = [...env.server.stores.values()].find(
       (r) => r.def.plural === 'clusterservicebrokers',
     )!.cache;
     await eventually(async () => {

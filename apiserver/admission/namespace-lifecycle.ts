@@ -12,7 +12,7 @@ const forceLiveLookupTTLMs = 30_000;
 
 const isNamespace = (a: AdmissionAttributes) => a.resource === 'namespaces';
 
-/** The group of the written object, from its apiVersion (which the registry always sets). */
+/** The group of the written object, from its apiVersion (which the store always sets). */
 function groupOf(a: AdmissionAttributes): string {
   const apiVersion = (a.object ?? a.oldObject)?.apiVersion ?? '';
   const slash = apiVersion.indexOf('/');

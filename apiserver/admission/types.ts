@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../api-types/meta';
 import type { Authorizer } from '../auth/types';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import type { NamespaceSource } from './namespace-source';
 import { forbidden } from '../../pkg/apierrors';
 import { servicecatalogGroup } from '../../api-types/resource';

@@ -1,4 +1,4 @@
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
 /** One source of truth about bearer tokens: the user a token belongs to, undefined when unknown. */

@@ -1,4 +1,4 @@
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 import { ClientCertVerifier, peerCertificate } from './x509';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import type { TokenAuthenticator } from './bearer';
 
 /** RFC 4180 records as Go's encoding/csv reads them (quoted fields, "" escapes, blank lines skipped). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clientNode } from './cluster';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import type { TokenAuthenticator } from './bearer';
 import { DecisionCache } from './cache';
 import { withTimeout } from './cluster';

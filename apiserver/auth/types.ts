@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import { StatusError } from '../../pkg/apierrors';
 
 /** What authentication may look at: the headers and the TLS connection (client certificate). */

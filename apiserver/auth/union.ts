@@ -1,5 +1,5 @@
 import type { Logger } from '../../pkg/logging';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import { StatusError, unauthorized } from '../../pkg/apierrors';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 

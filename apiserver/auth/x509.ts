@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
-import type { User } from '../registry/strategy';
+import type { User } from '../strategy/strategy';
 import { CredentialsRejected, type AuthenticationRequest, type Authenticator } from './types';
 
 /** The client certificate of a connection: the leaf, what else the client sent, and its subject. */

@@ -11,7 +11,7 @@ import { ClusterNamespaces } from '../admission/namespace-source';
 import { buildAuth } from '../auth/config';
 import { loadKubeConfig } from '../auth/cluster';
 import { startNamespaceController } from '../namespace-controller';
-import { coreStrategies, servicecatalogStrategies } from '../registry';
+import { coreStrategies, servicecatalogStrategies } from '../strategy';
 import { startServer } from '../server';
 import { flagSpecs, parseOptions, type Options } from './options';
 
@@ -45,7 +45,7 @@ async function run(opts: Options) {
     version,
   });
   const namespaceController = opts.standalone
-    ? startNamespaceController({ registries: server.registries.values(), logger: log })
+    ? startNamespaceController({ stores: server.stores.values(), logger: log })
     : undefined;
   return {
     log,

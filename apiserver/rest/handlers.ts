@@ -3,13 +3,13 @@ import yaml from 'js-yaml';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../api-types/meta';
 import type { ProtoMessage } from '../../api-types/resource';
-import type { RequestContext, User } from '../registry/strategy';
+import type { RequestContext, User } from '../strategy/strategy';
 import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from '../../pkg/apierrors';
 import { parseFieldValidation } from './fieldvalidation';
 import { parseListOptions } from './list-options';
 import { patchTypeFromContentType } from './patch';
 import { decodeProtobufObject, deleteOptionsProto, protobufContentType } from './protobuf';
-import type { Registry } from './registry';
+import type { Store } from './store';
 import {
   listJson,
   negotiate,
@@ -78,9 +78,9 @@ function send(reply: FastifyReply, code: number, json: string, rep: Representati
   return reply.code(code).type('application/json').send(json);
 }
 
-function renderObject(reg: Registry, obj: KubeObject, rep: Representation, q: Query): string {
+function renderObject(store: Store, obj: KubeObject, rep: Representation, q: Query): string {
   if (rep.as === 'Table')
-    return JSON.stringify(toTable(reg.def, [obj], rep.version, parseIncludeObject(one(q.includeObject))));
+    return JSON.stringify(toTable(store.def, [obj], rep.version, parseIncludeObject(one(q.includeObject))));
   if (rep.as === 'PartialObjectMetadata') return JSON.stringify(partialObjectMetadata(obj, rep.version));
   return objectJson(obj);
 }
@@ -90,23 +90,23 @@ export async function handleResource(
   req: FastifyRequest,
   reply: FastifyReply,
   info: RequestInfo,
-  reg: Registry,
+  store: Store,
   user: User,
   opts: HandlerOptions,
 ): Promise<unknown> {
   const q = req.query as Query;
   const { namespace, name, subresource } = info;
-  if (reg.def.namespaced === false && namespace !== undefined) throw pathNotFound();
-  if (reg.def.namespaced && namespace === undefined) {
+  if (store.def.namespaced === false && namespace !== undefined) throw pathNotFound();
+  if (store.def.namespaced && namespace === undefined) {
     // kube-apiserver routes only list and watch across all namespaces: anything else there would
     // write under a namespace nobody named
     if (info.verb === 'create' || info.verb === 'deletecollection')
-      throw methodNotAllowed(req.method, reg.def.plural);
+      throw methodNotAllowed(req.method, store.def.plural);
     if (name !== undefined) throw pathNotFound();
   }
-  if (subresource !== undefined && !reg.def.subresources.includes(subresource)) throw pathNotFound();
+  if (subresource !== undefined && !store.def.subresources.includes(subresource)) throw pathNotFound();
   if (subresource !== undefined && !['get', 'update', 'patch'].includes(info.verb)) {
-    throw methodNotAllowed(req.method, `${reg.def.plural}/${subresource}`);
+    throw methodNotAllowed(req.method, `${store.def.plural}/${subresource}`);
   }
   const rep = negotiate(req.headers.accept);
   const fieldValidation = () =>
@@ -118,12 +118,12 @@ export async function handleResource(
 
   switch (info.verb) {
     case 'get': {
-      const obj = await reg.get(namespace, name!, one(q.resourceVersion) || undefined);
-      return send(reply, 200, renderObject(reg, obj, rep, q), rep);
+      const obj = await store.get(namespace, name!, one(q.resourceVersion) || undefined);
+      return send(reply, 200, renderObject(store, obj, rep, q), rep);
     }
     case 'list': {
       const listOpts = parseListOptions(q, false);
-      const list = await reg.list(namespace, listOpts);
+      const list = await store.list(namespace, listOpts);
       const meta = {
         resourceVersion: list.resourceVersion,
         continue: list.continue,
@@ -134,7 +134,7 @@ export async function handleResource(
           reply,
           200,
           JSON.stringify(
-            toTable(reg.def, list.items, rep.version, parseIncludeObject(one(q.includeObject)), meta),
+            toTable(store.def, list.items, rep.version, parseIncludeObject(one(q.includeObject)), meta),
           ),
           rep,
         );
@@ -148,17 +148,17 @@ export async function handleResource(
           rep,
         );
       }
-      return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, meta, list.items), rep);
+      return send(reply, 200, listJson(store.apiVersion, store.def.listKind, meta, list.items), rep);
     }
     case 'watch': {
       if (rep.as === 'object' && rep.yaml) throw badRequest('watch is served as JSON only');
       const listOpts = parseListOptions(q, true);
       const watch = {
-        registry: reg,
+        store,
         namespace,
         name,
         opts: listOpts,
-        selection: reg.selection(listOpts, name),
+        selection: store.selection(listOpts, name),
         representation: rep,
         includeObject: parseIncludeObject(one(q.includeObject)),
         bookmarkIntervalMs: opts.bookmarkIntervalMs,
@@ -176,19 +176,24 @@ export async function handleResource(
       return reply;
     }
     case 'create': {
-      const out = await reg.create(namespace, decodeBody(req, reg.def.protobuf), ctx(), fieldValidation());
-      return send(reply, 201, renderObject(reg, out.object, rep, q), rep, out.warnings);
+      const out = await store.create(
+        namespace,
+        decodeBody(req, store.def.protobuf),
+        ctx(),
+        fieldValidation(),
+      );
+      return send(reply, 201, renderObject(store, out.object, rep, q), rep, out.warnings);
     }
     case 'update': {
-      const out = await reg.update(
+      const out = await store.update(
         namespace,
         name!,
-        decodeBody(req, reg.def.protobuf),
+        decodeBody(req, store.def.protobuf),
         ctx(),
         fieldValidation(),
         subresource,
       );
-      return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
+      return send(reply, 200, renderObject(store, out.object, rep, q), rep, out.warnings);
     }
     case 'patch': {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -196,12 +201,12 @@ export async function handleResource(
       if (!type) throw unsupportedMediaType(contentType);
       const patch = decodeBody(req);
       if (patch === undefined) throw badRequest('the body of a patch request must not be empty');
-      const out = await reg.patch(namespace, name!, type, patch, ctx(), fieldValidation(), subresource);
-      return send(reply, 200, renderObject(reg, out.object, rep, q), rep, out.warnings);
+      const out = await store.patch(namespace, name!, type, patch, ctx(), fieldValidation(), subresource);
+      return send(reply, 200, renderObject(store, out.object, rep, q), rep, out.warnings);
     }
     case 'delete':
     case 'deletecollection': {
-      const body = (decodeBody(req, reg.def.protobuf && deleteOptionsProto) ?? {}) as {
+      const body = (decodeBody(req, store.def.protobuf && deleteOptionsProto) ?? {}) as {
         dryRun?: unknown;
         preconditions?: { uid?: string; resourceVersion?: string };
       };
@@ -209,21 +214,21 @@ export async function handleResource(
         throw badRequest('the body of a delete request must be DeleteOptions');
       const c = ctx(body);
       if (info.verb === 'delete') {
-        const obj = await reg.delete(
+        const obj = await store.delete(
           namespace,
           name!,
           { preconditions: body.preconditions, dryRun: c.dryRun },
           c,
         );
-        return send(reply, 200, renderObject(reg, obj, rep, q), rep);
+        return send(reply, 200, renderObject(store, obj, rep, q), rep);
       }
-      const deleted = await reg.deleteCollection(
+      const deleted = await store.deleteCollection(
         namespace,
         parseListOptions(q, false),
         { dryRun: c.dryRun },
         c,
       );
-      return send(reply, 200, listJson(reg.apiVersion, reg.def.listKind, {}, deleted), rep);
+      return send(reply, 200, listJson(store.apiVersion, store.def.listKind, {}, deleted), rep);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { KubeObject } from '../../api-types/meta';
 import { StorageError, type StorageEvent } from '../../pkg/storage';
 import { expired, StatusError } from '../../pkg/apierrors';
 import type { ListOptions } from './list-options';
-import type { Registry, Selection } from './registry';
+import type { Selection, Store } from './store';
 import {
   objectJson,
   partialObjectMetadata,
@@ -13,7 +13,7 @@ import {
 } from './representation';
 
 export interface WatchRequest {
-  registry: Registry;
+  store: Store;
   namespace?: string;
   /** A single-object watch (the legacy /watch/.../<name> path). */
   name?: string;
@@ -42,16 +42,16 @@ export async function serveWatch(
   res: ServerResponse,
   tracker: WatchTracker,
 ): Promise<void> {
-  const { registry, namespace, opts, selection: sel } = req;
+  const { store, namespace, opts, selection: sel } = req;
   const inScope = (obj: KubeObject) =>
-    (namespace === undefined || !registry.def.namespaced || obj.metadata.namespace === namespace) &&
+    (namespace === undefined || !store.def.namespaced || obj.metadata.namespace === namespace) &&
     sel.matches(obj);
 
   const render = (obj: KubeObject): string => {
     const rep = req.representation;
     if (rep.as === 'Table') {
       return JSON.stringify(
-        toTable(registry.def, [obj], rep.version, req.includeObject, {
+        toTable(store.def, [obj], rep.version, req.includeObject, {
           resourceVersion: obj.metadata.resourceVersion,
         }),
       );
@@ -96,12 +96,12 @@ export async function serveWatch(
   const bookmark = () => {
     if (lastRevision === 0) return; // the start revision is not known yet
     // a bookmark promises every change up to it: the cache's revision only when the cache is the feed
-    const rv = String(Math.max(lastRevision, fromCache ? (registry.cache?.revision ?? 0) : 0));
+    const rv = String(Math.max(lastRevision, fromCache ? (store.cache?.revision ?? 0) : 0));
     write(
       'BOOKMARK',
       JSON.stringify({
-        kind: registry.def.kind,
-        apiVersion: registry.apiVersion,
+        kind: store.def.kind,
+        apiVersion: store.apiVersion,
         metadata: { resourceVersion: rv },
       }),
     );
@@ -140,7 +140,7 @@ export async function serveWatch(
   }
 
   const rv = opts.resourceVersion;
-  const cache = registry.cache;
+  const cache = store.cache;
   try {
     if (rv === undefined || rv === '0') {
       // "start at the most recent": the current state as ADDED events, then changes
@@ -148,9 +148,9 @@ export async function serveWatch(
       if (cache) {
         await cache.ready;
         afterRevision = cache.revision;
-        initial = cache.list(namespace, registry.indexedRequirement(sel));
+        initial = cache.list(namespace, store.indexedRequirement(sel));
       } else {
-        const list = await registry.store.list({ namespace });
+        const list = await store.storage.list({ namespace });
         afterRevision = list.revision;
         initial = list.items;
       }
@@ -172,7 +172,7 @@ export async function serveWatch(
         // older than the cache remembers: etcd may still have it
       }
     }
-    const handle = await registry.store.watch(
+    const handle = await store.storage.watch(
       afterRevision,
       (events) => events.forEach(onEvent),
       (e) =>

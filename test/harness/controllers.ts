@@ -74,7 +74,7 @@ export class ControllerEnv {
   readonly api: KubeClient;
   readonly brokers: ScriptedBroker[] = [];
   manager!: ControllerManager;
-  /** The running manager's registry. */
+  /** The running manager's metrics registry. */
   metrics!: Registry;
 
   private constructor(
@@ -90,7 +90,7 @@ export class ControllerEnv {
     return suite;
   }
 
-  /** A controller-manager like the suite's (not started), with a registry of its own. */
+  /** A controller-manager like the suite's (not started), with a metrics registry of its own. */
   newManager(
     client = KubeClient.load(this.env.kubeconfig()),
     options: Partial<ControllerOptions> = {},
@@ -111,7 +111,7 @@ export class ControllerEnv {
   /** A new controller-manager in place of the running one, as after a crash or a new leader. */
   async restartManager(): Promise<void> {
     await this.manager?.shutdown();
-    // a new process has a registry of its own
+    // a new process has a metrics registry of its own
     this.metrics = createRegistry();
     this.manager = await startManager(this.newManager(undefined, {}, this.metrics));
   }

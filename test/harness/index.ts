@@ -12,7 +12,7 @@ import type { NamespaceSource } from '../../apiserver/admission/namespace-source
 import type { Authenticator, Authorizer } from '../../apiserver/auth/types';
 import { generateServingCert, type ServingCert } from '../../pkg/tls/certs';
 import { startNamespaceController, type NamespaceController } from '../../apiserver/namespace-controller';
-import { coreStrategies, servicecatalogStrategies } from '../../apiserver/registry';
+import { coreStrategies, servicecatalogStrategies } from '../../apiserver/strategy';
 import { startServer, type CatalogAPIServer } from '../../apiserver/server';
 import { startEtcd, type EtcdProcess } from '../../hack/lib/etcd';
 import { kubeconfig } from '../../hack/lib/kubeconfig';
@@ -244,7 +244,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     });
     if (opts.standalone) {
       namespaceController = startNamespaceController({
-        registries: started.registries.values(),
+        stores: started.stores.values(),
         logger: createLogger('test-namespace-controller', 'silent'),
         resyncMs: opts.namespaceResyncMs,
       });

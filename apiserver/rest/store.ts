@@ -11,7 +11,7 @@ import {
   type WatchCache,
 } from '../../pkg/storage';
 import { AdmissionChain, type AdmissionAttributes } from '../admission/types';
-import type { RequestContext, Strategy } from '../registry/strategy';
+import type { RequestContext, Strategy } from '../strategy/strategy';
 import {
   alreadyExists,
   badRequest,
@@ -138,18 +138,18 @@ export function schemaCauses(errors: ErrorObject[] | null | undefined, obj: unkn
 }
 
 /**
- * The generic registry of one resource, like k8s.io/apiserver's genericregistry.Store: it turns REST
+ * The generic store of one resource, like k8s.io/apiserver's genericregistry.Store: it turns REST
  * verbs into storage calls, applying the resource's strategy and the rules every kind shares
  * (names, uid, generation, status split, two-phase deletion, resourceVersion semantics).
  */
-export class Registry {
+export class Store {
   readonly apiVersion: string;
   readonly hasStatus: boolean;
 
   constructor(
     readonly def: ResourceDefinition,
     readonly strategy: Strategy,
-    readonly store: ResourceStore,
+    readonly storage: ResourceStore,
     private readonly validateSchema: ValidateFunction,
     readonly cache?: WatchCache,
     private readonly admission: AdmissionChain = new AdmissionChain([], {
@@ -228,7 +228,7 @@ export class Registry {
         await this.cache.waitForRevision(Number(resourceVersion));
         return this.cache.get(namespace, name);
       }
-      return this.store.get(namespace, name);
+      return this.storage.get(namespace, name);
     }, name);
     if (!obj) throw notFound(this.target(name));
     return obj;
@@ -269,7 +269,7 @@ export class Registry {
     for (;;) {
       const want = opts.limit === undefined ? undefined : opts.limit - items.length;
       const page = await this.run(() =>
-        this.store.list({
+        this.storage.list({
           namespace,
           revision,
           limit: want === undefined ? undefined : filtered ? Math.max(want, 100) : want,
@@ -299,7 +299,7 @@ export class Registry {
       const last =
         consumed === page.items.length
           ? page.lastKey!
-          : this.store.relativeKey(
+          : this.storage.relativeKey(
               page.items[consumed - 1].metadata.namespace,
               page.items[consumed - 1].metadata.name!,
             );
@@ -415,11 +415,11 @@ export class Registry {
     await this.admission.validate(attrs);
     if (ctx.dryRun) {
       // a dry run still reports the name clash the real create would hit, as kube's DryRunnableStorage does
-      const existing = await this.run(() => this.store.get(namespace, meta.name!), meta.name);
+      const existing = await this.run(() => this.storage.get(namespace, meta.name!), meta.name);
       if (existing) throw alreadyExists(this.target(meta.name));
       return { object: obj, warnings };
     }
-    const object = await this.run(() => this.store.create(namespace, meta.name!, obj), meta.name);
+    const object = await this.run(() => this.storage.create(namespace, meta.name!, obj), meta.name);
     return { object, warnings };
   }
 
@@ -542,7 +542,7 @@ export class Registry {
       const next = await tryUpdate(structuredClone(current));
       return next === undefined || next === DELETE ? current : next;
     }
-    const out = await this.run(() => this.store.guaranteedUpdate(namespace, name, tryUpdate), name);
+    const out = await this.run(() => this.storage.guaranteedUpdate(namespace, name, tryUpdate), name);
     return out.object;
   }
 
