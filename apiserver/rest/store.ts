@@ -11,7 +11,12 @@ import {
   type WatchCache,
 } from '../../pkg/storage';
 import { AdmissionChain, type AdmissionAttributes } from '../admission/types';
-import type { RequestContext, Strategy } from '../strategy/strategy';
+import {
+  statusStrategy,
+  type RequestContext,
+  type Strategy,
+  type SubresourceStrategy,
+} from '../strategy/strategy';
 import {
   alreadyExists,
   badRequest,
@@ -59,6 +64,8 @@ export interface Selection {
   field: FieldSelector;
   matches(obj: KubeObject): boolean;
 }
+
+const defaultStatus = statusStrategy();
 
 const nameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -324,7 +331,8 @@ export class Store {
     return undefined;
   }
 
-  private validateObject(obj: KubeObject, extra: StatusCause[]): void {
+  /** The rules of every kind: the schema, the name, label values. */
+  private genericCauses(obj: KubeObject): StatusCause[] {
     const causes: StatusCause[] = [];
     if (!this.validateSchema(obj)) causes.push(...schemaCauses(this.validateSchema.errors, obj));
     causes.push(...validateName(obj.metadata.name ?? ''));
@@ -332,7 +340,22 @@ export class Store {
       if (typeof value === 'string' && value.length > 63)
         causes.push(field.tooLong(`metadata.labels[${key}]`, 63));
     }
-    causes.push(...extra);
+    return causes;
+  }
+
+  /**
+   * The typed write path's gate: a body that breaks the kind's schema is refused before any
+   * strategy sees it, so strategies work on objects of their kind's type.
+   */
+  private requireSchema(obj: KubeObject): void {
+    const valid: boolean = this.validateSchema(obj);
+    if (valid) return;
+    throw invalid(this.def.kind, this.target(obj.metadata.name), this.genericCauses(obj));
+  }
+
+  /** Validates the object about to be stored: every generic rule and the strategy's causes. */
+  private validateObject(obj: KubeObject, extra: StatusCause[]): void {
+    const causes = [...this.genericCauses(obj), ...extra];
     if (causes.length > 0) throw invalid(this.def.kind, this.target(obj.metadata.name), causes);
   }
 
@@ -408,6 +431,7 @@ export class Store {
     delete meta.deletionGracePeriodSeconds;
     delete meta.selfLink;
     if (this.hasStatus) delete obj.status;
+    this.requireSchema(obj);
     this.strategy.prepareForCreate(obj, ctx);
     const attrs = this.attributes('CREATE', ctx, meta.name, obj);
     await this.admission.admit(attrs);
@@ -453,17 +477,13 @@ export class Store {
         `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.metadata.uid}`,
       );
     }
+    this.requireSchema(obj);
     let next: KubeObject;
     const causes: StatusCause[] = [];
-    if (subresource === 'status') {
-      // a status write changes status only, whatever else the client sent
-      next = { ...structuredClone(current), status: obj.status };
-      if (obj.status === undefined) delete next.status;
-      causes.push(...this.strategy.validateStatusUpdate(next, current, ctx));
-    } else if (subresource !== undefined) {
-      next =
-        this.strategy.prepareSubresourceUpdate?.(subresource, obj, structuredClone(current), ctx) ?? current;
-      causes.push(...(this.strategy.validateSubresourceUpdate?.(subresource, next, current, ctx) ?? []));
+    if (subresource !== undefined) {
+      const sub = this.subresource(subresource);
+      next = sub.prepareForUpdate(obj, structuredClone(current), ctx);
+      causes.push(...sub.validateUpdate(next, current, ctx));
     } else {
       next = obj;
       const meta = next.metadata;
@@ -508,6 +528,13 @@ export class Store {
     // writing an unchanged object would only bump resourceVersion and wake every watcher
     if (jsonEqual(next, current)) return undefined;
     return next;
+  }
+
+  /** The strategy of a subresource the kind serves (the handlers refuse any other). */
+  private subresource(name: string): SubresourceStrategy {
+    const sub = this.strategy.subresources?.[name] ?? (name === 'status' ? defaultStatus : undefined);
+    if (!sub) throw notFound(this.target(name));
+    return sub;
   }
 
   private attributes(

@@ -19,6 +19,8 @@ import {
   type Obj,
 } from './validation';
 import { isObject } from '../../pkg/json';
+import { statusStrategy } from './strategy';
+import { type ServiceBinding } from '../../api-types';
 
 const transformOps = ['renameKey', 'addKey', 'addKeysFrom', 'removeKey'] as const;
 const unbindStatuses = ['NotRequired', 'Required', 'Succeeded', 'Failed'];
@@ -114,7 +116,7 @@ function validateStatus(obj: KubeObject): StatusCause[] {
  * silently put the old spec back; this server rejects the change naming each field, so that a
  * client learns its edit did not happen.
  */
-export const serviceBindingStrategy: Strategy = {
+export const serviceBindingStrategy: Strategy<ServiceBinding> = {
   prepareForCreate(obj, ctx) {
     const spec = specOf(obj);
     if (spec) {
@@ -149,5 +151,5 @@ export const serviceBindingStrategy: Strategy = {
     return causes;
   },
 
-  validateStatusUpdate: (obj) => validateStatus(obj),
+  subresources: { status: statusStrategy<ServiceBinding>((obj) => validateStatus(obj)) },
 };

@@ -19,6 +19,7 @@ import {
 } from './validation';
 import { parseDuration } from '../../pkg/time';
 import { isObject } from '../../pkg/json';
+import { type ClusterServiceBroker, type ServiceBroker } from '../../api-types';
 
 /** The interval a broker with relistBehavior Duration gets when it names none (as the original). */
 export const DEFAULT_RELIST_DURATION = '15m0s';
@@ -149,7 +150,7 @@ function validateSpec(obj: KubeObject, scope: Scope): StatusCause[] {
   return causes;
 }
 
-function brokerStrategy(scope: Scope): Strategy {
+function brokerStrategy(scope: Scope): Strategy<ClusterServiceBroker | ServiceBroker> {
   return {
     prepareForCreate(obj) {
       applyDefaults(obj);
@@ -176,9 +177,8 @@ function brokerStrategy(scope: Scope): Strategy {
       }
       return causes;
     },
-    validateStatusUpdate: () => [],
   };
 }
 
-export const clusterServiceBrokerStrategy: Strategy = brokerStrategy('cluster');
-export const serviceBrokerStrategy: Strategy = brokerStrategy('namespaced');
+export const clusterServiceBrokerStrategy = brokerStrategy('cluster');
+export const serviceBrokerStrategy = brokerStrategy('namespaced');

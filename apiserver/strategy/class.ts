@@ -2,6 +2,7 @@ import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
 import { catalogName, immutable, specObject, unset, type Obj } from './validation';
+import { type ClusterServiceClass, type ServiceClass } from '../../api-types';
 
 /**
  * Classes and plans are written by the controller from broker catalogs; these rules keep what it
@@ -25,7 +26,7 @@ export function validateCatalogEntrySpec(spec: Obj, scope: Scope): StatusCause[]
   return causes;
 }
 
-function classStrategy(scope: Scope): Strategy {
+function classStrategy(scope: Scope): Strategy<ClusterServiceClass | ServiceClass> {
   const validate = (obj: KubeObject) => {
     const spec = specObject(obj);
     return spec ? validateCatalogEntrySpec(spec, scope) : [];
@@ -44,9 +45,8 @@ function classStrategy(scope: Scope): Strategy {
         ...immutable(`spec.${broker}`, spec[broker], prev[broker]),
       ];
     },
-    validateStatusUpdate: () => [],
   };
 }
 
-export const clusterServiceClassStrategy: Strategy = classStrategy('cluster');
-export const serviceClassStrategy: Strategy = classStrategy('namespaced');
+export const clusterServiceClassStrategy = classStrategy('cluster');
+export const serviceClassStrategy = classStrategy('namespaced');

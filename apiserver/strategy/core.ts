@@ -3,6 +3,7 @@ import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
 import { rfc3339 } from '../../pkg/time';
+import { statusStrategy } from './strategy';
 
 /**
  * Strategies of the Kubernetes kinds served in standalone mode, after kube-apiserver's
@@ -179,25 +180,32 @@ export const namespaceStrategy: Strategy = {
   },
   validate: (obj) => validateNamespace(obj),
   validateUpdate: (obj) => validateNamespace(obj),
-  validateStatusUpdate(obj) {
-    const phase = isMap(obj.status) ? obj.status.phase : undefined;
-    if (!obj.metadata.deletionTimestamp && phase !== 'Active') {
-      return [field.invalid('status.Phase', phase, "may only be 'Active' if `deletionTimestamp` is empty")];
-    }
-    if (obj.metadata.deletionTimestamp && phase !== 'Terminating') {
-      return [
-        field.invalid('status.Phase', phase, "may only be 'Terminating' if `deletionTimestamp` is not empty"),
-      ];
-    }
-    return [];
+  subresources: {
+    status: statusStrategy((obj) => {
+      const phase = isMap(obj.status) ? obj.status.phase : undefined;
+      if (!obj.metadata.deletionTimestamp && phase !== 'Active') {
+        return [field.invalid('status.Phase', phase, "may only be 'Active' if `deletionTimestamp` is empty")];
+      }
+      if (obj.metadata.deletionTimestamp && phase !== 'Terminating') {
+        return [
+          field.invalid(
+            'status.Phase',
+            phase,
+            "may only be 'Terminating' if `deletionTimestamp` is not empty",
+          ),
+        ];
+      }
+      return [];
+    }),
+    // namespaces/finalize: the sent spec (its finalizers) replaces the stored one; nothing else changes
+    finalize: {
+      prepareForUpdate(sent, current) {
+        current.spec = isMap(sent.spec) ? structuredClone(sent.spec) : {};
+        return current;
+      },
+      validateUpdate: (obj) => validateNamespace(obj),
+    },
   },
-  prepareSubresourceUpdate(subresource, sent, current) {
-    // finalize: the sent spec (its finalizers) replaces the stored one; nothing else changes
-    if (subresource !== 'finalize') return current;
-    current.spec = isMap(sent.spec) ? structuredClone(sent.spec) : {};
-    return current;
-  },
-  validateSubresourceUpdate: (subresource, obj) => (subresource === 'finalize' ? validateNamespace(obj) : []),
   deletionBlocked: (obj) => specFinalizers(obj).length > 0,
   prepareForDelete(obj) {
     obj.status = { ...(isMap(obj.status) ? obj.status : {}), phase: 'Terminating' };
@@ -280,7 +288,6 @@ export const secretStrategy: Strategy = {
     causes.push(...validateImmutable(obj, old, ['data']));
     return causes;
   },
-  validateStatusUpdate: () => [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +313,6 @@ export const configMapStrategy: Strategy = {
     ...validateConfigMap(obj),
     ...validateImmutable(obj, old, ['data', 'binaryData']),
   ],
-  validateStatusUpdate: () => [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +344,6 @@ export const eventStrategy: Strategy = {
   prepareForUpdate: defaultEvent,
   validate: validateEvent,
   validateUpdate: validateEvent,
-  validateStatusUpdate: () => [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -383,5 +388,4 @@ export const leaseStrategy: Strategy = {
   prepareForUpdate: (obj) => normalizeMicroTimes(obj, leaseMicroTimes),
   validate: validateLease,
   validateUpdate: validateLease,
-  validateStatusUpdate: () => [],
 };

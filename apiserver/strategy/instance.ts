@@ -21,6 +21,8 @@ import {
   validatePropertiesChecksum,
   type Obj,
 } from './validation';
+import { statusStrategy, type SubresourceStrategy } from './strategy';
+import { type ServiceInstance } from '../../api-types';
 
 /** The ways a user names the class, by scope: external name, external id, Kubernetes name. */
 const styles = ['ExternalName', 'ExternalID', 'Name'] as const;
@@ -248,7 +250,18 @@ function copyField(to: Obj, from: Obj, f: string): void {
   else to[f] = structuredClone(from[f]);
 }
 
-export const serviceInstanceStrategy: Strategy = {
+/** serviceinstances/reference: the controller records the class and plan the spec resolved to, nothing else. */
+const referenceStrategy: SubresourceStrategy<ServiceInstance> = {
+  prepareForUpdate(sent, current) {
+    const spec = specOf(current) ?? {};
+    const sentSpec = isObject(sent.spec) ? sent.spec : {};
+    for (const f of resolvedRefFields) copyField(spec, sentSpec, f);
+    return current;
+  },
+  validateUpdate: (obj, old) => validateReferenceUpdate(obj, old),
+};
+
+export const serviceInstanceStrategy: Strategy<ServiceInstance> = {
   prepareForCreate(obj, ctx) {
     const spec = specOf(obj);
     if (spec) {
@@ -301,16 +314,8 @@ export const serviceInstanceStrategy: Strategy = {
     return causes;
   },
 
-  validateStatusUpdate: (obj) => validateStatus(obj),
-
-  prepareSubresourceUpdate(subresource, sent, current) {
-    if (subresource !== 'reference') return current;
-    const spec = specOf(current) ?? {};
-    const sentSpec = isObject(sent.spec) ? sent.spec : {};
-    for (const f of resolvedRefFields) copyField(spec, sentSpec, f);
-    return current;
+  subresources: {
+    status: statusStrategy<ServiceInstance>((obj) => validateStatus(obj)),
+    reference: referenceStrategy,
   },
-
-  validateSubresourceUpdate: (subresource, obj, old) =>
-    subresource === 'reference' ? validateReferenceUpdate(obj, old) : [],
 };

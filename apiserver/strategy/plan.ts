@@ -3,10 +3,11 @@ import { field } from '../../pkg/apierrors';
 import { validateCatalogEntrySpec } from './class';
 import type { Strategy } from './strategy';
 import { catalogName, child, immutable, specObject } from './validation';
+import { type ClusterServicePlan, type ServicePlan } from '../../api-types';
 
 type Scope = 'cluster' | 'namespaced';
 
-function planStrategy(scope: Scope): Strategy {
+function planStrategy(scope: Scope): Strategy<ClusterServicePlan | ServicePlan> {
   const classRef = scope === 'cluster' ? 'clusterServiceClassRef' : 'serviceClassRef';
   const validate = (obj: KubeObject) => {
     const spec = specObject(obj);
@@ -30,9 +31,8 @@ function planStrategy(scope: Scope): Strategy {
       ...validate(obj),
       ...immutable('spec.externalID', specObject(obj)?.externalID, specObject(old)?.externalID),
     ],
-    validateStatusUpdate: () => [],
   };
 }
 
-export const clusterServicePlanStrategy: Strategy = planStrategy('cluster');
-export const servicePlanStrategy: Strategy = planStrategy('namespaced');
+export const clusterServicePlanStrategy = planStrategy('cluster');
+export const servicePlanStrategy = planStrategy('namespaced');

@@ -6,9 +6,9 @@ import { FINALIZER } from '../../pkg/servicecatalog/constants';
 import type { RequestContext } from './strategy';
 
 /**
- * Helpers the servicecatalog strategies share. Strategies run before the schema is checked (and
- * prepareForCreate before anything is), so every reader here tolerates values of the wrong type:
- * those are reported by the schema, and the rules here simply skip them.
+ * Helpers the servicecatalog strategies share. Strategies get objects that passed the kind's
+ * schema, but admission plugins and the strategies themselves change objects between the checks,
+ * so the readers here still tolerate a value of the wrong type (the final schema check reports it).
  */
 
 export type Obj = Record<string, unknown>;
