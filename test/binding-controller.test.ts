@@ -578,6 +578,15 @@ describe('crash safety', () => {
 
 describe('metrics', () => {
   it('counts bindings by condition', async () => {
+    // a Ready binding and a Failed one of its own, whatever other tests left behind
+    const f = await Fixture.create(suite, 'metrics');
+    await f.instance('db', 'drain');
+    await f.instance('l', 'legacy');
+    await f.binding('ok', 'db');
+    await f.waitReady('ok');
+    f.broker.script('bind', { status: 422, error: 'AsyncRequired', times: 1 });
+    await f.binding('failed', 'l');
+    await f.waitFor('failed', (x) => condition(x, 'Failed')?.status === 'True');
     await eventually(async () => {
       const { items } = await suite.api.list<ServiceBinding>(
         (await import('../api-types')).serviceBindingResource,
