@@ -308,7 +308,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   };
 
   const ready = (async () => {
-    await Promise.all(all.map((r) => r.cache?.ready));
+    await Promise.all(all.flatMap((r) => (r.cache ? [r.cache.ready] : [])));
     subscribe(namespaces, (obj, type) => type !== 'DELETED' && obj.metadata.deletionTimestamp !== undefined);
     for (const store of content) {
       subscribe(store, (obj, type) => type === 'DELETED' && terminating.has(obj.metadata.namespace ?? ''));

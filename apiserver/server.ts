@@ -339,7 +339,7 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
   app.all('/apis/*', serveResource);
   app.all('/api/*', serveResource);
 
-  await Promise.all([...stores.values()].map((r) => r.cache?.ready));
+  await Promise.all([...stores.values()].flatMap((r) => (r.cache ? [r.cache.ready] : [])));
   await app.listen({ host: cfg.bindAddress, port: cfg.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
@@ -354,7 +354,7 @@ export async function startServer(cfg: ServerConfig): Promise<CatalogAPIServer> 
       // watches never finish by themselves: end them so in-flight requests can drain
       for (const close of [...watches]) close();
       await app.close();
-      await Promise.all([...stores.values()].map((r) => r.cache?.stop()));
+      await Promise.all([...stores.values()].flatMap((r) => (r.cache ? [r.cache.stop()] : [])));
     },
   };
 }

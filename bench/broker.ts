@@ -2,7 +2,6 @@ import {
   clusterServiceBrokerResource,
   clusterServiceClassResource,
   clusterServicePlanResource,
-  type BrokerCondition,
   type ClusterServiceBroker,
 } from '../api-types';
 import type { KubeObject } from '../api-types/meta';
@@ -72,7 +71,7 @@ function catalog(p: string, offerings: number): Catalog {
 type Broker = ClusterServiceBroker & KubeObject;
 
 const isReady = (b: Broker | undefined) => {
-  const c = (b?.status?.conditions as BrokerCondition[] | undefined)?.find((x) => x.type === 'Ready');
+  const c = b?.status?.conditions?.find((x) => x.type === 'Ready');
   return c?.status === 'True' && b?.status?.reconciledGeneration === b?.metadata.generation;
 };
 

@@ -229,7 +229,8 @@ export class ControllerManager {
       if (this.stopping) return;
       log.error({ err }, 'starting controllers failed');
       this.leading = false;
-      this.stopAll();
+      // settles, never rejects
+      void this.stopAll();
       this.exit(1, 'starting controllers failed');
     }
   }

@@ -346,7 +346,7 @@ describe('servicecatalog api-types schemas', () => {
       if (schema.type === 'array') walk(schema.items as Record<string, unknown>, `${path}[]`);
       if (schema.anyOf || schema.oneOf || schema.allOf) problems.push(`${path}: combinator`);
     };
-    for (const r of servicecatalogResources) walk(r.schema as unknown as Record<string, unknown>, r.kind);
+    for (const r of servicecatalogResources) walk(r.schema, r.kind);
     expect(problems).toEqual([]);
     expect(checked).toBeGreaterThan(250);
   });

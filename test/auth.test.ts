@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import { servicecatalogResources } from '../api-types';
 import type { KubeObject, Status } from '../api-types/meta';
 import { buildAuth } from '../apiserver/auth/config';
@@ -140,7 +140,7 @@ async function call<T = KubeObject>(
   };
   if (who.token) headers.authorization = `Bearer ${who.token}`;
   const res = await request(`${base}${path}`, {
-    method: method as Dispatcher.HttpMethod,
+    method: method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     dispatcher: agent,
@@ -162,7 +162,7 @@ function instance(ns: string): KubeObject {
     kind: 'ServiceInstance',
     metadata: { name: `si-${++seq}`, namespace: ns },
     spec: { clusterServiceClassExternalName: 'db', clusterServicePlanExternalName: 'small' },
-  } as KubeObject;
+  };
 }
 
 /** The user the server saw, from spec.userInfo of a ServiceInstance it created for the request. */

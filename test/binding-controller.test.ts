@@ -406,7 +406,7 @@ describe('bind failures and orphan mitigation (B5, B6, O1)', () => {
     const created = await f.binding('b', 'q');
     const b = await f.waitReason('b', 'OrphanMitigationSuccessful');
     expect(condition(b, 'Failed')?.message).toContain('out of capacity');
-    const dels = f.unbinds(created.spec!.externalID!);
+    const dels = f.unbinds(created.spec!.externalID);
     expect(dels.length).toBeGreaterThanOrEqual(1);
     expect(f.broker.requests('getBinding')).toHaveLength(0);
     expect(f.broker.violations()).toEqual([]);
@@ -452,7 +452,7 @@ describe('binding responses (B7, B8)', () => {
     const created = await f.binding('b', 'db');
     const b = await f.waitReason('b', 'OrphanMitigationSuccessful');
     expect(condition(b, 'Failed')?.message).toContain('route_forwarding');
-    expect(f.unbinds(created.spec!.externalID!)).toHaveLength(1);
+    expect(f.unbinds(created.spec!.externalID)).toHaveLength(1);
     expect(await f.rawSecret('b')).toBeUndefined();
   });
 
@@ -479,7 +479,7 @@ describe('binding responses (B7, B8)', () => {
     const b = await f.waitFor('b', (x) => condition(x, 'Failed')?.status === 'True');
     expect(condition(b, 'Failed')?.message).toContain('volume_mount');
     await f.barrier('db');
-    expect(f.unbinds(created.spec!.externalID!)).toHaveLength(0);
+    expect(f.unbinds(created.spec!.externalID)).toHaveLength(0);
   });
 
   it('stores endpoints, expires_at and renew_before in status', async () => {
@@ -524,7 +524,7 @@ describe('unbind (UB2)', () => {
     await f.delete('b');
     await f.waitGone('b');
     watch.close();
-    expect(f.unbinds(created.spec!.externalID!).map((d) => d.status)).toEqual([422, 500, 200]);
+    expect(f.unbinds(created.spec!.externalID).map((d) => d.status)).toEqual([422, 500, 200]);
     const states = watch.states('b');
     expect(
       states.some(
@@ -550,7 +550,7 @@ describe('unbind (UB2)', () => {
     f.broker.script('unbind', { times: 1, status: 410, body: {} });
     await f.delete('b');
     await f.waitGone('b');
-    expect(f.unbinds(created.spec!.externalID!).map((d) => d.status)).toEqual([410]);
+    expect(f.unbinds(created.spec!.externalID).map((d) => d.status)).toEqual([410]);
   });
 });
 

@@ -302,7 +302,7 @@ describe('against the API server', () => {
       const created = await client.create<ClusterServiceBroker>(clusterServiceBrokerResource, {
         metadata: { name: 'status-conflict' },
         spec: { url: 'http://broker.example' },
-      } as ClusterServiceBroker);
+      });
       // another writer changes status after we read the object
       await client.updateStatus<ClusterServiceBroker>(clusterServiceBrokerResource, {
         ...created,
@@ -383,7 +383,7 @@ class CuttableProxy {
       downstream.pipe(upstream).pipe(downstream);
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.port = (this.server!.address() as { port: number }).port;
+    this.port = (this.server.address() as { port: number }).port;
   }
 
   disconnect(): void {

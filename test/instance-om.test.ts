@@ -107,7 +107,7 @@ describe('orphan mitigation', () => {
 });
 
 describe('no orphan mitigation', () => {
-  it.each<[string, ScriptRule, 'ready' | string]>([
+  it.each<[string, ScriptRule, string]>([
     ['408', { status: 408 }, 'ready'],
     ['412', { status: 412, error: 'PreconditionFailed' }, 'ready'],
     ['401', { status: 401 }, 'ready'],

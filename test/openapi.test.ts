@@ -87,7 +87,7 @@ const NS = '/apis/servicecatalog.k8s.io/v1beta1/namespaces/{namespace}/servicein
 /** Every node of a JSON tree, with its path. */
 function* walk(x: unknown, path = '$'): Generator<[string, Json]> {
   if (typeof x !== 'object' || x === null) return;
-  yield [path, x as Json];
+  yield [path, x];
   for (const [k, v] of Object.entries(x)) yield* walk(v, `${path}.${k}`);
 }
 

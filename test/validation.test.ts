@@ -70,7 +70,7 @@ function manifest(
     metadata: { name },
     spec,
     ...extra,
-  } as KubeObject;
+  };
 }
 
 async function create(

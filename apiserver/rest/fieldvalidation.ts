@@ -137,7 +137,7 @@ class Pruner {
     if (alts.length === 0 || alts.some((s) => s.items === undefined)) return;
     arr.forEach((item, i) => {
       const sub = alts
-        .map((s) => (Array.isArray(s.items) ? s.items[i] : s.items))
+        .map((s): unknown => (Array.isArray(s.items) ? s.items[i] : s.items))
         .filter((x) => x !== undefined);
       if (sub.length === alts.length) this.prune(item, sub, `${path}[${i}]`);
     });

@@ -256,10 +256,10 @@ export class Store {
         opts.resourceVersionMatch === 'NotOlderThan' ||
         (opts.resourceVersionMatch === undefined && opts.limit === undefined));
     if (notOlderThan && this.cache) {
-      const cache = this.cache!;
+      const cache = this.cache;
       await this.run(() => cache.waitForRevision(Number(rv)));
       const indexed = this.indexedRequirement(sel);
-      const items = cache.list(namespace, indexed).filter(sel.matches);
+      const items = cache.list(namespace, indexed).filter((obj) => sel.matches(obj));
       return { items, resourceVersion: String(cache.revision) };
     }
     // without a cache, "not older than" is served by the latest state, which always is

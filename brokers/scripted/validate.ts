@@ -77,7 +77,9 @@ export function headerViolations(
 export function acceptsIncompleteViolations(query: Record<string, unknown>, out: string[]): void {
   const v = query.accepts_incomplete;
   if (v !== undefined && v !== 'true' && v !== 'false')
-    out.push(`accepts_incomplete must be true or false, not "${v}"`);
+    out.push(
+      `accepts_incomplete must be true or false, not "${typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v)}"`,
+    );
 }
 
 /** Kubernetes context (profile.md): which properties are REQUIRED depends on the call. */
@@ -230,7 +232,7 @@ export function bindViolations(
     if (ref && !CatalogIndex.rotatable(ref)) out.push(`plan ${ref.plan.id} is not binding_rotatable`);
     if (!predecessor)
       out.push(
-        `predecessor_binding_id ${String(body.predecessor_binding_id)} is not a binding of this instance`,
+        `predecessor_binding_id ${typeof body.predecessor_binding_id === 'string' ? body.predecessor_binding_id : JSON.stringify(body.predecessor_binding_id)} is not a binding of this instance`,
       );
   }
 }

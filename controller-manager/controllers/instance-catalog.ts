@@ -41,7 +41,7 @@ export interface InstanceEnv {
 
 type Spec = Record<string, unknown>;
 
-const specOf = (inst: Instance): Spec => (inst.spec ?? {}) as Spec;
+const specOf = (inst: Instance): Spec => inst.spec ?? {};
 /** The name in one of the instance's references (spec.clusterServicePlanRef...), '' if none. */
 export const instanceRef = (inst: Instance, field: string): string => refName(specOf(inst), field);
 const which = (scope: CatalogScope) => (scope.namespaced ? 'namespaced' : 'cluster');

@@ -189,7 +189,7 @@ async function deleteFailed(
   let reason: string = mode === 'om' ? reasons.orphanMitigationFailed : reasons.deprovisionCallFailed;
   let message =
     mode === 'om' ? `Orphan mitigation failed and will be retried: ${detail}` : `${detail}; retrying`;
-  if (isConcurrencyError(e as unknown)) {
+  if (isConcurrencyError(e)) {
     reason = reasons.asyncOperationInProgress;
     message = `${messages.asyncOperationInProgress}${detail}`;
   }

@@ -18,7 +18,7 @@ const deletingOp = (op: PolledOp) => op === 'Deprovision' || op === 'OrphanMitig
 function polledOp(inst: Instance): PolledOp {
   const s = inst.status ?? {};
   if (s.orphanMitigationInProgress) return 'OrphanMitigation';
-  return (s.currentOperation || 'Provision') as PolledOp;
+  return s.currentOperation || 'Provision';
 }
 
 const progress: Record<PolledOp, [string, string]> = {
@@ -105,7 +105,7 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
     env.now() - started >= maxMs;
   if (overPlanLimit || retryTimeExceeded(env, s)) {
     const message = overPlanLimit
-      ? `Stopping polling: the plan's maximum_polling_duration (${maxMs! / 1000}s) has elapsed; the operation is considered failed`
+      ? `Stopping polling: the plan's maximum_polling_duration (${maxMs / 1000}s) has elapsed; the operation is considered failed`
       : messages.retryTimeout;
     switch (op) {
       case 'Provision':
@@ -133,7 +133,7 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
     });
   } catch (e) {
     if (!isOSBError(e)) throw e;
-    if (isNotFound(e as unknown)) {
+    if (isNotFound(e)) {
       // the broker does not know the instance: gone for a delete; for a create, it never was
       if (deleting) return deleteSucceeded(env, inst, deleteMode);
       if (op === 'Update') {
@@ -159,7 +159,7 @@ export async function poll(env: InstanceEnv, inst: Instance): Promise<ReconcileR
       });
       return { requeue: true };
     }
-    if (isBadRequest(e as unknown) && deleting)
+    if (isBadRequest(e) && deleting)
       return retryDelete(env, inst, op, `Error polling last operation: ${e.message}`);
     // anything else (5xx, garbage, timeouts): keep polling until a limit is reached
     env.ctx.recorder.event(

@@ -84,7 +84,7 @@ export function retryTimeExceeded(env: InstanceEnv, status: InstanceStatus | und
 /** Asks the broker controller for a fresh catalog (MaintenanceInfoConflict: the plan changed at the broker). */
 export async function relistBroker(env: InstanceEnv, cat: CatalogInfo): Promise<void> {
   const { namespace, name } = cat.broker.metadata;
-  const current = (cat.broker.spec as { relistRequests?: number } | undefined)?.relistRequests ?? 0;
+  const current = cat.broker.spec?.relistRequests ?? 0;
   await env.ctx.client.patch(cat.scope.broker, namespace, name!, { spec: { relistRequests: current + 1 } });
 }
 
@@ -303,7 +303,7 @@ async function provisionFailed(
 ): Promise<ReconcileResult> {
   const where = `${describeEntry(cat.scope.class.kind, cat.cls)} at ${cat.scope.broker.kind} "${cat.broker.metadata.name}"`;
   const failure = `Error provisioning ServiceInstance of ${where}: ${e.message}`;
-  if (needsOrphanMitigation(e as unknown)) {
+  if (needsOrphanMitigation(e)) {
     const reason = e.httpStatus === undefined ? reasons.errorCallingProvision : reasons.provisionCallFailed;
     return startOrphanMitigation(env, inst, { reason, message: failure }, false);
   }
@@ -329,29 +329,29 @@ async function provisionFailed(
     return { requeue: true };
   };
   if (e.httpStatus === 400) return terminal(`${failure}; fix the spec to retry`);
-  if (isRequiresApp(e as unknown)) {
+  if (isRequiresApp(e)) {
     return terminal(
       `${failure}; the broker requires an application to be given (RequiresApp), which an instance cannot`,
     );
   }
-  if (isConflict(e as unknown)) {
+  if (isConflict(e)) {
     // our own earlier request may have got there first: ask the broker how it went
     if (resend) {
       return startPolling(env, inst, 'Provision', {}, [reasons.provisioning, messages.provisioning]);
     }
     return terminal(`${failure}; an instance with this id exists at the broker with other attributes`);
   }
-  if (isConcurrencyError(e as unknown)) {
+  if (isConcurrencyError(e)) {
     return retry(reasons.asyncOperationInProgress, `${messages.asyncOperationInProgress}${failure}`);
   }
-  if (isMaintenanceInfoConflict(e as unknown)) {
+  if (isMaintenanceInfoConflict(e)) {
     await relistBroker(env, cat);
     return retry(
       reasons.provisionCallFailed,
       `${failure}; the plan's maintenance_info changed at the broker: fetching the catalog again and retrying`,
     );
   }
-  if (isAsyncRequired(e as unknown)) {
+  if (isAsyncRequired(e)) {
     return retry(reasons.provisionCallFailed, `${failure}; retrying with accepts_incomplete=true`);
   }
   const reason = e.httpStatus === undefined ? reasons.errorCallingProvision : reasons.provisionCallFailed;

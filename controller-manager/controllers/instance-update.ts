@@ -279,7 +279,7 @@ async function updateFailed(
   e: OSBError,
 ): Promise<ReconcileResult> {
   const flags = { instanceUsable: e.instanceUsable };
-  if (isBadRequest(e as unknown) || e.updateRepeatable === false) {
+  if (isBadRequest(e) || e.updateRepeatable === false) {
     const why =
       e.updateRepeatable === false ? 'the broker says repeating it will not help' : 'fix the spec to retry';
     return updateFailedForGood(
@@ -290,7 +290,7 @@ async function updateFailed(
       flags,
     );
   }
-  if (isMaintenanceInfoConflict(e as unknown)) {
+  if (isMaintenanceInfoConflict(e)) {
     // the broker's catalog moved on: fetch it, and decide the update afresh (no upgrade unless asked again)
     await relistBroker(env, cat);
     await env.write(inst, (s) => {
@@ -307,7 +307,7 @@ async function updateFailed(
   }
   let reason: string = e.httpStatus === undefined ? reasons.errorCallingUpdate : reasons.updateCallFailed;
   let message = `The update call failed and will be retried: ${e.message}`;
-  if (isConcurrencyError(e as unknown)) {
+  if (isConcurrencyError(e)) {
     reason = reasons.asyncOperationInProgress;
     message = `${messages.asyncOperationInProgress}${e.message}`;
   }

@@ -220,7 +220,7 @@ export function startServiceInstanceController(
   }
   // a binding gone may be what a deletion waits for
   env.bindings.onChange((b) => {
-    const target = (b.spec as { instanceRef?: { name?: string } } | undefined)?.instanceRef?.name;
+    const target = b.spec?.instanceRef?.name;
     const inst = target ? env.instances.get(b.metadata.namespace, target) : undefined;
     if (inst?.metadata.deletionTimestamp) controller.enqueue(keyOf(inst));
   });

@@ -18,7 +18,7 @@ function scrapedGauge(
   collect: Collect,
 ): void {
   let byName = collectors.get(registry);
-  if (!byName) collectors.set(registry, (byName = new Map()));
+  if (!byName) collectors.set(registry, (byName = new Map<string, Map<string, Collect>>()));
   let sources = byName.get(gauge.name);
   if (!sources) {
     const all = new Map<string, Collect>();

@@ -123,7 +123,7 @@ export class StatusWriter<T extends KubeObject & { status?: object }> {
     const key = keyOf(obj);
     const apply = (x: T) => {
       x.status ??= {} as NonNullable<T['status']>;
-      mutate(x.status as NonNullable<T['status']>);
+      mutate(x.status);
     };
     const probe = structuredClone(obj);
     apply(probe);

@@ -74,10 +74,12 @@ export function runProcess<O>(p: {
     return;
   }
   p.run(opts).then(
-    ({ log, stop }) => {
+    (running) => {
+      const { log } = running;
       const shutdown = (signal: string) => {
         log.info({ signal }, 'shutting down');
-        stop()
+        running
+          .stop()
           .then(() => process.exit(0))
           .catch((err) => {
             log.error({ err }, 'shutdown failed');

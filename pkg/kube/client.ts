@@ -45,7 +45,7 @@ function toKubeError(e: unknown): unknown {
   if (!(e instanceof ApiException)) return e;
   let status: { reason?: string; message?: string } = {};
   try {
-    status = typeof e.body === 'string' ? JSON.parse(e.body) : (e.body as object);
+    status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as typeof status;
   } catch {
     // a body that is not a Status: keep the HTTP code only
   }
@@ -201,6 +201,6 @@ export class KubeClient {
     const base = t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`;
     const path = `${base}${namespace && t.namespaced ? `/namespaces/${namespace}` : ''}/${t.plural}`;
     const listFn = () => this.objects.list(apiVersionOf(t), t.kind, namespace) as never;
-    return makeInformer<T & KubernetesObject>(this.kc, path, listFn) as CachedInformer<T>;
+    return makeInformer<T & KubernetesObject>(this.kc, path, listFn);
   }
 }

@@ -79,7 +79,7 @@ export class SharedInformer<T extends KubeObject> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.informer.get(name, namespace) as T | undefined;
+    return this.informer.get(name, namespace);
   }
 
   list(namespace?: string): T[] {
@@ -146,7 +146,7 @@ export class SharedInformer<T extends KubeObject> {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : typeof err === 'object' ? JSON.stringify(err) : String(err);
+  return err instanceof Error ? err.message : (JSON.stringify(err) ?? 'unknown error');
 }
 
 /** Creates informers on demand, one per kind, and starts them together. */

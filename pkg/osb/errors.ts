@@ -94,25 +94,28 @@ function is422(e: unknown, code: string): e is OSBError {
   return isOSBError(e) && e.httpStatus === 422 && e.error === code;
 }
 
+// Predicates about an OSBError's answer (they return plain booleans: as type guards they would
+// narrow an error already known to be an OSBError away in their false branch).
+
 /** Resend with accepts_incomplete=true. */
-export const isAsyncRequired = (e: unknown): e is OSBError => is422(e, ErrorCodes.AsyncRequired);
+export const isAsyncRequired = (e: unknown): boolean => is422(e, ErrorCodes.AsyncRequired);
 /** Wait for the pending operation on the resource, then retry; never orphan-mitigate. */
-export const isConcurrencyError = (e: unknown): e is OSBError => is422(e, ErrorCodes.ConcurrencyError);
+export const isConcurrencyError = (e: unknown): boolean => is422(e, ErrorCodes.ConcurrencyError);
 /** The bind needs `bind_resource.app_guid`. */
-export const isRequiresApp = (e: unknown): e is OSBError => is422(e, ErrorCodes.RequiresApp);
+export const isRequiresApp = (e: unknown): boolean => is422(e, ErrorCodes.RequiresApp);
 /** The plan's maintenance_info changed: refetch the catalog. */
-export const isMaintenanceInfoConflict = (e: unknown): e is OSBError =>
+export const isMaintenanceInfoConflict = (e: unknown): boolean =>
   is422(e, ErrorCodes.MaintenanceInfoConflict);
 
 const hasStatus = (e: unknown, status: number): e is OSBError => isOSBError(e) && e.httpStatus === status;
-export const isBadRequest = (e: unknown): e is OSBError => hasStatus(e, 400);
-export const isUnauthorized = (e: unknown): e is OSBError => hasStatus(e, 401);
-export const isNotFound = (e: unknown): e is OSBError => hasStatus(e, 404);
-export const isConflict = (e: unknown): e is OSBError => hasStatus(e, 409);
-export const isGone = (e: unknown): e is OSBError => hasStatus(e, 410);
+export const isBadRequest = (e: unknown): boolean => hasStatus(e, 400);
+export const isUnauthorized = (e: unknown): boolean => hasStatus(e, 401);
+export const isNotFound = (e: unknown): boolean => hasStatus(e, 404);
+export const isConflict = (e: unknown): boolean => hasStatus(e, 409);
+export const isGone = (e: unknown): boolean => hasStatus(e, 410);
 /** The broker answered 412: it does not accept our X-Broker-API-Version. */
-export const isPreconditionFailed = (e: unknown): e is OSBError => hasStatus(e, 412);
-export const isTimeout = (e: unknown): e is OSBError => isOSBError(e) && e.timedOut;
+export const isPreconditionFailed = (e: unknown): boolean => hasStatus(e, 412);
+export const isTimeout = (e: unknown): boolean => isOSBError(e) && e.timedOut;
 
 /**
  * Whether a failed provision or bind SHOULD be followed by orphan mitigation (deprovision or

@@ -91,7 +91,7 @@ export function schemaProblem(schema: unknown): string {
   const digest = createHash('sha256').update(text).digest('hex');
   const known = schemaVerdicts.get(digest);
   if (known !== undefined) return known;
-  const verdict = checkSchema(schema as AnySchemaObject);
+  const verdict = checkSchema(schema);
   schemaVerdicts.set(digest, verdict);
   return verdict;
 }

@@ -118,7 +118,7 @@ export function planOfClass(scope: CatalogScope, plan: Entry, cls: Entry): boole
 /** An instance's spec as a plan reference; anything that is not an object reads as empty. */
 export function planReference(obj: KubeObject | undefined): PlanReference {
   const spec = obj?.spec;
-  return spec !== null && typeof spec === 'object' ? (spec as PlanReference) : {};
+  return spec !== null && typeof spec === 'object' ? spec : {};
 }
 
 /** The class as the instance names it: the first set field, cluster-scoped fields first. */

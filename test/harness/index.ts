@@ -52,7 +52,7 @@ export class Client {
   ): Promise<Response<T>> {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const res = await request(`${this.base}${path}`, {
-      method: method as Dispatcher.HttpMethod,
+      method: method,
       body: text,
       headers: { 'content-type': 'application/json', ...headers },
       dispatcher: this.dispatcher,
@@ -338,7 +338,9 @@ export async function eventually<T>(
       last = e;
     }
     if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `condition not met in ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }
