@@ -1,5 +1,7 @@
 import type { KubeObject } from '../api-types/meta';
 import { kubernetesFinalizer, type NamespaceCondition } from '../api-types/core';
+import { Registry } from 'prom-client';
+import { Controller, controllerMetrics, type ReconcileResult } from '../pkg/controller/controller';
 import type { Logger } from '../pkg/logging';
 import type { Subscription } from '../pkg/storage';
 import type { RequestContext } from './strategy/strategy';
@@ -18,6 +20,8 @@ export interface NamespaceControllerOptions {
   /** Every store of the server; the one serving core/v1 namespaces is required. */
   stores: Iterable<Store>;
   logger: Logger;
+  /** Where the reconcile counters go (a registry of its own when not given). */
+  metrics?: Registry;
   /** How often namespaces being deleted are checked again while some remain (ms). */
   resyncMs?: number;
   /** Namespaces created at start when missing. */
@@ -66,49 +70,48 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   let stopped = false;
   /** Namespaces being deleted that still hold our finalizer. */
   const terminating = new Set<string>();
-  let running: Promise<void> = Promise.resolve();
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
+  let relistTimer: NodeJS.Timeout | undefined;
   const subscriptions: Subscription[] = [];
 
-  /** Runs one pass now, or right after the one in progress; passes never overlap. */
-  const trigger = () => {
-    if (stopped) return;
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    if (again) return;
-    again = true;
-    running = running.then(async () => {
-      again = false;
-      if (stopped) return;
-      try {
-        await pass();
-      } catch (e) {
-        log.warn({ err: (e as Error).message }, 'namespace controller pass failed');
-      }
-      // keep checking while content waits for finalizers, or when nothing tells us about changes
-      if (!stopped && !again && (terminating.size > 0 || !namespaces.cache)) {
-        timer = setTimeout(trigger, resyncMs);
-        timer.unref();
-      }
-    });
-  };
+  // one namespace per key; one worker, so that passes over the store never overlap
+  const controller = new Controller('namespace', (name) => reconcile(name), {
+    workers: 1,
+    limiter: { baseDelayMs: resyncMs, maxDelayMs: 30_000, qps: 10, burst: 100 },
+    log,
+    metrics: controllerMetrics(opts.metrics ?? new Registry()),
+  });
 
-  async function pass(): Promise<void> {
+  /** Looks at a namespace being deleted again until nothing in it needs us. */
+  async function reconcile(name: string): Promise<ReconcileResult> {
+    terminating.add(name);
+    if (await syncNamespace(name)) {
+      terminating.delete(name);
+      return {};
+    }
+    // content waits for finalizers: check again
+    return { requeueAfterMs: resyncMs };
+  }
+
+  /** Queues every namespace being deleted; without a watch cache nothing else tells us, so it repeats. */
+  async function relist(): Promise<void> {
     const { items } = await namespaces.list(undefined, allItems);
-    terminating.clear();
     for (const ns of items) {
       if (ns.metadata.deletionTimestamp && specFinalizers(ns).includes(kubernetesFinalizer)) {
         terminating.add(ns.metadata.name!);
+        controller.enqueue(ns.metadata.name!);
       }
     }
-    for (const name of [...terminating]) {
-      if (stopped) return;
-      if (await syncNamespace(name)) terminating.delete(name);
-    }
   }
+
+  const relistSoon = () => {
+    if (stopped || namespaces.cache) return;
+    relistTimer = setTimeout(() => {
+      relist()
+        .catch((e: Error) => log.warn({ err: e.message }, 'namespace controller cannot list namespaces'))
+        .finally(relistSoon);
+    }, resyncMs);
+    relistTimer.unref();
+  };
 
   /** Deletes what is left in a namespace being deleted; true once it no longer needs us. */
   async function syncNamespace(name: string): Promise<boolean> {
@@ -282,7 +285,7 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
   }
 
   /** Namespaces being deleted wake the controller, and so does every deletion inside one. */
-  const subscribe = (store: Store, wake: (obj: KubeObject, type: string) => boolean) => {
+  const subscribe = (store: Store, wake: (obj: KubeObject, type: string) => string | undefined) => {
     const cache = store.cache;
     if (!cache) return;
     const start = () => {
@@ -291,10 +294,19 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
         subscriptions.push(
           cache.watch(cache.revision, {
             send: (ev) => {
-              if (wake(ev.object, ev.type)) trigger();
+              const name = wake(ev.object, ev.type);
+              if (name !== undefined) controller.enqueue(name);
             },
             // the cache re-listed: events may be lost, so subscribe again and look at everything
-            close: () => void cache.ready.then(() => (start(), trigger())),
+            close: () =>
+              void cache.ready
+                .then(() => {
+                  start();
+                  return relist();
+                })
+                .catch((e: Error) =>
+                  log.warn({ err: e.message }, 'namespace controller cannot list namespaces'),
+                ),
           }),
         );
       } catch (e) {
@@ -309,27 +321,38 @@ export function startNamespaceController(opts: NamespaceControllerOptions): Name
 
   const ready = (async () => {
     await Promise.all(all.flatMap((r) => (r.cache ? [r.cache.ready] : [])));
-    subscribe(namespaces, (obj, type) => type !== 'DELETED' && obj.metadata.deletionTimestamp !== undefined);
+    subscribe(namespaces, (obj, type) =>
+      type !== 'DELETED' && obj.metadata.deletionTimestamp !== undefined ? obj.metadata.name : undefined,
+    );
     for (const store of content) {
-      subscribe(store, (obj, type) => type === 'DELETED' && terminating.has(obj.metadata.namespace ?? ''));
+      subscribe(store, (obj, type) => {
+        const ns = obj.metadata.namespace ?? '';
+        return type === 'DELETED' && terminating.has(ns) ? ns : undefined;
+      });
     }
     try {
       await createSystemNamespaces();
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'cannot create the system namespaces');
     }
-    trigger();
-    await running;
+    if (stopped) return;
+    controller.run();
+    try {
+      await relist();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'namespace controller cannot list namespaces');
+    }
+    relistSoon();
   })();
 
   return {
     ready,
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      if (relistTimer) clearTimeout(relistTimer);
       for (const s of subscriptions) s.unsubscribe();
       await ready.catch(() => undefined);
-      await running;
+      await controller.stop();
     },
   };
 }

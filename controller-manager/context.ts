@@ -3,8 +3,9 @@ import type { KubeObject } from '../api-types/meta';
 import type { KubeClient } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
 import type { InformerFactory } from '../pkg/kube/informers';
-import type { RateLimiterOptions } from './framework/queue';
-import type { ControllerMetrics } from './framework/controller';
+import type { RateLimiterOptions } from '../pkg/controller/queue';
+import type { ControllerMetrics } from '../pkg/controller/controller';
+import type { BrokerClients } from './controllers/osb-clients';
 import { type ResourceType } from '../api-types/resource';
 
 /** Records Kubernetes Events about an object (aggregated like kube's recorder). */
@@ -35,12 +36,11 @@ export interface ControllerContext {
   log: Logger;
   metrics: Registry;
   controllerMetrics: ControllerMetrics;
+  /**
+   * The OSB client of every broker: the broker controllers build and refresh them as brokers and
+   * their Secrets change; the instance and binding controllers call brokers through them.
+   */
+  brokerClients: BrokerClients;
   /** Writes status through /status, re-reading and re-applying `mutate` on conflicts. */
   updateStatus<T extends KubeObject>(type: ResourceType, obj: T, mutate: (latest: T) => void): Promise<T>;
-}
-
-/** A started controller, stopped when leadership is lost or the process ends. */
-export interface RunningController {
-  name: string;
-  stop(): Promise<void>;
 }

@@ -1,19 +1,21 @@
 import { Gauge, type Registry } from 'prom-client';
 import { servicecatalogResources } from '../api-types';
-import { configMapResource, namespaceResource, secretResource } from '../api-types/core';
+import { configMapResource, namespaceResource, secretResource, type Secret } from '../api-types/core';
 import type { KubeClient } from '../pkg/kube/client';
 import type { Logger } from '../pkg/logging';
 import { InformerFactory } from '../pkg/kube/informers';
 import { ClusterIdSource } from './cluster-id';
-import type { ControllerContext, ControllerOptions, RunningController } from './context';
+import type { ControllerContext, ControllerOptions } from './context';
 import { controllers as registeredControllers, type ControllerStarter } from './controllers';
-import { controllerMetrics } from './framework/controller';
+import { controllerMetrics, type RunningController } from '../pkg/controller/controller';
 import { Recorder } from './framework/events';
 import { defaultIdentity, LeaderElector, type LeaderElectionTimings } from './framework/leader-election';
-import { defaultRateLimiter, type RateLimiterOptions } from './framework/queue';
+import { defaultRateLimiter, type RateLimiterOptions } from '../pkg/controller/queue';
 import { updateStatus } from './framework/status';
 import { startHealthServer, type HealthCheck, type HealthServer } from './server';
 import { type ResourceType } from '../api-types/resource';
+import { BrokerClients } from './controllers/osb-clients';
+import { OSBMetrics } from '../pkg/osb';
 
 export interface LeaderElectionOptions extends LeaderElectionTimings {
   enabled: boolean;
@@ -99,6 +101,7 @@ export class ControllerManager {
       ...bucket,
     };
     const clusterId = this.clusterId;
+    const secrets = this.informers.for<Secret>(secretResource);
     this.ctx = {
       client,
       informers: this.informers,
@@ -112,6 +115,13 @@ export class ControllerManager {
       metrics,
       controllerMetrics: controllerMetrics(metrics),
       updateStatus: (type, obj, mutate) => updateStatus(client, type, obj, mutate),
+      brokerClients: new BrokerClients({
+        timeoutMs: options.osbApiRequestTimeoutMs,
+        metrics: new OSBMetrics(metrics),
+        // the cache when it is filled (it is watched anyway, to notice Secrets appearing)
+        readSecret: (namespace, name) =>
+          secrets.synced ? secrets.get(namespace, name) : client.get<Secret>(secretResource, namespace, name),
+      }),
     };
     const le = cfg.leaderElection;
     this.leaderGauge = new Gauge({
@@ -240,7 +250,8 @@ export class ControllerManager {
     const stopping = this.running.map((c) => c.stop());
     this.running = [];
     this.controllersStarted = false;
-    return Promise.allSettled(stopping);
+    // brokers' clients are built again by the broker controllers if we lead again
+    return Promise.allSettled(stopping).then(() => this.ctx.brokerClients.close());
   }
 
   private lose(): void {

@@ -4,10 +4,10 @@ import { clusterServiceBrokerResource, type ClusterServiceBroker } from '../api-
 import { configMapResource, eventResource, type ConfigMap, type Event } from '../api-types/core';
 import type { KubeObject } from '../api-types/meta';
 import { clusterIdKey, getOrCreateClusterId } from '../controller-manager/cluster-id';
-import { Controller, controllerMetrics } from '../controller-manager/framework/controller';
+import { Controller, controllerMetrics } from '../pkg/controller/controller';
 import { Recorder } from '../controller-manager/framework/events';
 import { InformerFactory, keyOf } from '../pkg/kube/informers';
-import { WorkQueue, type RateLimiterOptions } from '../controller-manager/framework/queue';
+import { WorkQueue, type RateLimiterOptions } from '../pkg/controller/queue';
 import { updateStatus } from '../controller-manager/framework/status';
 import { kubeconfig } from '../hack/lib/kubeconfig';
 import { KubeClient } from '../pkg/kube/client';

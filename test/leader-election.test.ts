@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import { configMapResource, leaseResource, type ConfigMap, type Lease } from '../api-types/core';
 import type { ControllerOptions } from '../controller-manager/context';
 import type { ControllerStarter } from '../controller-manager/controllers';
-import { Controller } from '../controller-manager/framework/controller';
+import { Controller } from '../pkg/controller/controller';
 import { keyOf } from '../pkg/kube/informers';
 import { LeaderElector, type LeaderElectionTimings } from '../controller-manager/framework/leader-election';
 import { ControllerManager } from '../controller-manager/manager';

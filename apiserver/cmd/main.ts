@@ -26,6 +26,7 @@ async function run(opts: Options) {
   if (!opts.standalone && !cluster && lifecycle) {
     log.warn('no --kubeconfig and not in a cluster: NamespaceLifecycle has no namespaces to check against');
   }
+  const metrics = createRegistry();
   const server = await startServer({
     ...auth,
     storage,
@@ -39,13 +40,13 @@ async function run(opts: Options) {
     bindAddress: opts.serving.bindAddress,
     port: opts.serving.securePort,
     logger: log,
-    metrics: createRegistry(),
+    metrics,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     defaultWatchTimeoutSeconds: opts.minRequestTimeoutSeconds,
     version,
   });
   const namespaceController = opts.standalone
-    ? startNamespaceController({ stores: server.stores.values(), logger: log })
+    ? startNamespaceController({ stores: server.stores.values(), logger: log, metrics })
     : undefined;
   return {
     log,

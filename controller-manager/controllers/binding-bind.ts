@@ -21,7 +21,7 @@ import {
 import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import { isTrue, setCondition } from '../framework/conditions';
-import type { ReconcileResult } from '../framework/controller';
+import type { ReconcileResult } from '../../pkg/controller/controller';
 import { type StatusWriter } from '../framework/status';
 import { clearFailed, clearOperation, messages, reasons, recordAsyncOperation } from './binding-status';
 import { InjectError, type BindingSecrets } from './binding-secret';

@@ -9,7 +9,7 @@ import { isConcurrencyError, isOSBError, type OriginatingIdentity } from '../../
 import { keyOf } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
 import { setCondition } from '../framework/conditions';
-import type { ReconcileResult } from '../framework/controller';
+import type { ReconcileResult } from '../../pkg/controller/controller';
 import { removeFinalizer } from '../framework/finalizer';
 import { type StatusWriter } from '../framework/status';
 import { currentBindingId, describe, retryResult, rotationDelay } from './binding-bind';

@@ -5,12 +5,17 @@ import type { KubeObject } from '../../api-types/meta';
 import { serviceBindingResource, type ServiceBinding } from '../../api-types/servicebinding';
 import type { ServiceInstance } from '../../api-types/serviceinstance';
 import { keyOf, splitKey, type SharedInformer } from '../../pkg/kube/informers';
-import type { ControllerContext, RunningController } from '../context';
+import type { ControllerContext } from '../context';
 import { isTrue, recordConditionEvents } from '../framework/conditions';
-import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import {
+  Controller,
+  type ReconcileResult,
+  type RunningController,
+  runWhenSynced,
+} from '../../pkg/controller/controller';
 import { asyncOperationsGauge, conditionsGauge } from '../framework/metrics';
 import { StatusWriter } from '../framework/status';
-import type { RateLimiterOptions } from '../framework/queue';
+import type { RateLimiterOptions } from '../../pkg/controller/queue';
 import { Binder, rotationDelay } from './binding-bind';
 import { addKeysFromSource, BindingSecrets, isControlledBy, secretNameOf } from './binding-secret';
 import { conditionEvents, isReconciled } from './binding-status';

@@ -6,16 +6,21 @@ import type { KubeObject } from '../../api-types/meta';
 import { serviceInstanceResource, type ServiceInstance } from '../../api-types/serviceinstance';
 import { jsonEqual } from '../../pkg/json';
 import { isAlreadyExists, isConflict } from '../../pkg/kube/client';
-import { isOSBError, OSBMetrics, type Catalog, type OSBClient } from '../../pkg/osb';
+import { isOSBError, type Catalog, type OSBClient } from '../../pkg/osb';
 import { keyOf, splitKey, type SharedInformer } from '../../pkg/kube/informers';
-import type { ControllerContext, RunningController } from '../context';
+import type { ControllerContext } from '../context';
 import {
   conditionOf,
   recordConditionEvents,
   setCondition,
   type ConditionEvents,
 } from '../framework/conditions';
-import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import {
+  Controller,
+  type ReconcileResult,
+  type RunningController,
+  runWhenSynced,
+} from '../../pkg/controller/controller';
 import { removeFinalizer } from '../framework/finalizer';
 import { StatusWriter } from '../framework/status';
 import {
@@ -28,7 +33,7 @@ import {
   validateCatalog,
   type DesiredEntry,
 } from './catalog';
-import { AuthCredentialsError, authSecretRef, BrokerClients, type BrokerLike } from './osb-clients';
+import { AuthCredentialsError, authSecretRef, type BrokerLike } from './osb-clients';
 import { FINALIZER } from '../../pkg/servicecatalog/constants';
 import { parseDuration, rfc3339 } from '../../pkg/time';
 import { type ResourceType } from '../../api-types/resource';
@@ -93,57 +98,8 @@ function gauge(registry: Registry, name: string, help: string): Gauge<'broker'> 
   );
 }
 
-interface Shared {
-  clients: BrokerClients;
-  /** Broker controllers running on this context; the last to stop closes the clients. */
-  running: number;
-  classCount: Gauge<'broker'>;
-  planCount: Gauge<'broker'>;
-}
-
-const shared = new WeakMap<ControllerContext, Shared>();
-
-/** The key of a broker's client in brokerClients(ctx): its kind and its key (namespace/name or name). */
+/** The key of a broker's client in ctx.brokerClients: its kind and its key (namespace/name or name). */
 export const brokerClientKey = (kind: string, key: string) => `${kind}:${key}`;
-
-/**
- * The OSB clients of every broker, one set per controller-manager: the broker controllers build
- * and refresh them; the instance and binding controllers call brokers through them.
- */
-export function brokerClients(ctx: ControllerContext): BrokerClients {
-  return sharedState(ctx).clients;
-}
-
-function sharedState(ctx: ControllerContext): Shared {
-  let s = shared.get(ctx);
-  if (!s) {
-    const secrets = ctx.informers.for<Secret>(secretResource);
-    s = {
-      running: 0,
-      clients: new BrokerClients({
-        timeoutMs: ctx.options.osbApiRequestTimeoutMs,
-        metrics: new OSBMetrics(ctx.metrics),
-        // the cache when it is filled (it is watched anyway, to notice Secrets appearing)
-        readSecret: (namespace, name) =>
-          secrets.synced
-            ? secrets.get(namespace, name)
-            : ctx.client.get<Secret>(secretResource, namespace, name),
-      }),
-      classCount: gauge(
-        ctx.metrics,
-        'servicecatalog_broker_service_class_count',
-        'Classes the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
-      ),
-      planCount: gauge(
-        ctx.metrics,
-        'servicecatalog_broker_service_plan_count',
-        'Plans the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
-      ),
-    };
-    shared.set(ctx, s);
-  }
-  return s;
-}
 
 /**
  * Reconciles the brokers of one scope (ClusterServiceBroker or ServiceBroker): fetches the catalog
@@ -155,7 +111,8 @@ class BrokerReconciler {
   readonly brokers: SharedInformer<Broker>;
   readonly classes: SharedInformer<Entry>;
   readonly plans: SharedInformer<Entry>;
-  private readonly state: Shared;
+  private readonly classCount: Gauge<'broker'>;
+  private readonly planCount: Gauge<'broker'>;
   /**
    * Our own last status write needs no reconcile (a failure is retried with backoff, a success
    * relists on its timer), and is kept until the next reconcile: a resync of it would otherwise
@@ -172,7 +129,16 @@ class BrokerReconciler {
     this.brokers = ctx.informers.for<Broker>(scope.broker);
     this.classes = ctx.informers.for<Entry>(scope.class);
     this.plans = ctx.informers.for<Entry>(scope.plan);
-    this.state = sharedState(ctx);
+    this.classCount = gauge(
+      ctx.metrics,
+      'servicecatalog_broker_service_class_count',
+      'Classes the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
+    );
+    this.planCount = gauge(
+      ctx.metrics,
+      'servicecatalog_broker_service_plan_count',
+      'Plans the broker offers here (after catalog restrictions), by broker (namespace/name for ServiceBrokers).',
+    );
     this.writer = new StatusWriter<Broker>(ctx, {
       type: scope.broker,
       enqueue,
@@ -200,9 +166,9 @@ class BrokerReconciler {
 
   private forget(key: string): void {
     this.writer.forget(key);
-    this.state.clients.remove(brokerClientKey(this.kind, key));
-    this.state.classCount.remove({ broker: key });
-    this.state.planCount.remove({ broker: key });
+    this.ctx.brokerClients.remove(brokerClientKey(this.kind, key));
+    this.classCount.remove({ broker: key });
+    this.planCount.remove({ broker: key });
   }
 
   private relistIntervalMs(broker: Broker): number {
@@ -235,7 +201,7 @@ class BrokerReconciler {
   private async refresh(key: string, broker: Broker): Promise<ReconcileResult> {
     let client: OSBClient;
     try {
-      client = await this.state.clients.get(brokerClientKey(this.kind, key), broker);
+      client = await this.ctx.brokerClients.get(brokerClientKey(this.kind, key), broker);
     } catch (e) {
       if (e instanceof AuthCredentialsError) {
         return this.fail(
@@ -307,8 +273,8 @@ class BrokerReconciler {
       s.lastCatalogRetrievalTime = now;
       delete s.operationStartTime;
     });
-    this.state.classCount.set({ broker: key }, counts.classes);
-    this.state.planCount.set({ broker: key }, counts.plans);
+    this.classCount.set({ broker: key }, counts.classes);
+    this.planCount.set({ broker: key }, counts.plans);
     if (broker.spec?.relistBehavior === 'Manual') return {};
     return { requeueAfterMs: this.relistIntervalMs(broker) };
   }
@@ -641,16 +607,11 @@ function startBrokerController(ctx: ControllerContext, scope: CatalogScope): Run
   });
   removed.instances.onChange((inst) => removed.keysFor(inst).forEach((k) => removedController.enqueue(k)));
 
-  const state = sharedState(ctx);
-  state.running++;
   return runWhenSynced(
     name,
     [brokers.brokers, brokers.classes, brokers.plans, removed.instances, secrets],
     ctx.options.resyncIntervalMs,
     [brokerController, removedController],
-    async () => {
-      if (--state.running === 0) await state.clients.close();
-    },
   );
 }
 

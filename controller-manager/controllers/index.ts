@@ -1,7 +1,8 @@
-import type { ControllerContext, RunningController } from '../context';
+import type { ControllerContext } from '../context';
 import { startServiceBindingController } from './binding';
 import { startClusterServiceBrokerController, startServiceBrokerController } from './broker';
 import { startServiceInstanceController } from './instance';
+import { type RunningController } from '../../pkg/controller/controller';
 
 /**
  * Starts one controller: registers its informer handlers, starts its workers, and returns how to

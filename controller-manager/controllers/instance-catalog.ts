@@ -4,8 +4,8 @@ import type { KubeClient } from '../../pkg/kube/client';
 import type { KubernetesContext, MaintenanceInfo, OSBClient } from '../../pkg/osb';
 import type { SharedInformer } from '../../pkg/kube/informers';
 import type { ControllerContext } from '../context';
-import type { RateLimiterOptions } from '../framework/queue';
-import { brokerClientKey, brokerClients, type Broker } from './broker';
+import type { RateLimiterOptions } from '../../pkg/controller/queue';
+import { brokerClientKey, type Broker } from './broker';
 import { AuthCredentialsError } from './osb-clients';
 import { reasons, type Instance, type InstanceStatus, type PropertiesState } from './instance-status';
 import { buildParameters, ParametersError, type BuiltParameters } from './parameters';
@@ -198,7 +198,7 @@ export async function lookupCatalog<Cls extends Entry = Entry, Plan extends Entr
   if (!broker) return { missing: 'broker', name: brokerName };
   try {
     const key = scope.namespaced ? `${ns}/${brokerName}` : brokerName;
-    const client = await brokerClients(ctx).get(brokerClientKey(scope.broker.kind, key), broker);
+    const client = await ctx.brokerClients.get(brokerClientKey(scope.broker.kind, key), broker);
     return { scope, cls, plan, broker, client };
   } catch (e) {
     return { missing: 'client', name: brokerName, error: e as Error };

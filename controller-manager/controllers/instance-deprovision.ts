@@ -2,7 +2,7 @@ import { serviceBindingResource, serviceInstanceResource } from '../../api-types
 import { isConcurrencyError, isOSBError, type DeleteResult, type OSBError } from '../../pkg/osb';
 import { keyOf } from '../../pkg/kube/informers';
 import { isTrue, setCondition } from '../framework/conditions';
-import type { ReconcileResult } from '../framework/controller';
+import type { ReconcileResult } from '../../pkg/controller/controller';
 import { removeFinalizer } from '../framework/finalizer';
 import {
   bindingsOf,
@@ -14,7 +14,6 @@ import {
   type InstanceEnv,
 } from './instance-catalog';
 import { stringOf as str } from '../../pkg/json';
-import { report, retryTimeExceeded, startPolling } from './instance-provision';
 import {
   clearOperation,
   messages,
@@ -26,6 +25,7 @@ import {
 } from './instance-status';
 import { originatingIdentity } from './parameters';
 import { ABANDON_ANNOTATION, CASCADING_DELETION_ANNOTATION } from '../../pkg/servicecatalog/constants';
+import { report, retryTimeExceeded, startPolling } from './instance-steps';
 
 /** Lets the instance go: the API server deletes it once our finalizer is gone. */
 async function release(env: InstanceEnv, inst: Instance): Promise<void> {

@@ -1,15 +1,15 @@
 import { isBadRequest, isNotFound, isOSBError, type LastOperationResult } from '../../pkg/osb';
 import { keyOf } from '../../pkg/kube/informers';
 import { setCondition } from '../framework/conditions';
-import type { ReconcileResult } from '../framework/controller';
+import type { ReconcileResult } from '../../pkg/controller/controller';
 import { catalogOf, isProblem, maximumPollingMs, planIdOf, type InstanceEnv } from './instance-catalog';
 import { stringOf as str } from '../../pkg/json';
 import { deletePlanId, deleteSucceeded } from './instance-deprovision';
-import { operationSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-provision';
 import { updateFailedForGood } from './instance-update';
 import { messages, reasons, type Instance } from './instance-status';
 import { originatingIdentity } from './parameters';
 import { backoffDelay } from '../../pkg/backoff';
+import { operationSucceeded, report, retryTimeExceeded, startOrphanMitigation } from './instance-steps';
 
 type PolledOp = 'Provision' | 'Update' | 'Deprovision' | 'OrphanMitigation';
 

@@ -11,7 +11,7 @@ import {
 } from '../../pkg/osb';
 import { keyOf } from '../../pkg/kube/informers';
 import { setCondition } from '../framework/conditions';
-import type { ReconcileResult } from '../framework/controller';
+import type { ReconcileResult } from '../../pkg/controller/controller';
 import {
   catalogOf,
   instanceParameters,
@@ -27,16 +27,6 @@ import {
   type InstanceEnv,
 } from './instance-catalog';
 import { stringOf as str } from '../../pkg/json';
-import {
-  describeEntry,
-  operationSucceeded,
-  recordMaintenance,
-  relistBroker,
-  report,
-  retryTimeExceeded,
-  startPolling,
-  upgradeOffered,
-} from './instance-provision';
 import {
   clearOperation,
   failFor,
@@ -60,6 +50,16 @@ import {
   partialViolations,
 } from '../../pkg/servicecatalog/parameters-schema';
 import { type Entry } from '../../pkg/servicecatalog/references';
+import {
+  describeEntry,
+  operationSucceeded,
+  recordMaintenance,
+  relistBroker,
+  report,
+  retryTimeExceeded,
+  startPolling,
+  upgradeOffered,
+} from './instance-steps';
 
 /** The checksum a properties state records for these parameters (none when there are none). */
 export const recordedChecksum = (built: BuiltParameters) =>

@@ -11,19 +11,24 @@ import {
 } from '../../api-types';
 import { namespaceResource, secretResource, type Namespace, type Secret } from '../../api-types/core';
 import { keyOf, splitKey } from '../../pkg/kube/informers';
-import type { ControllerContext, RunningController } from '../context';
+import type { ControllerContext } from '../context';
 import { conditionOf, isTrue, recordConditionEvents } from '../framework/conditions';
-import { Controller, runWhenSynced, type ReconcileResult } from '../framework/controller';
+import {
+  Controller,
+  type ReconcileResult,
+  type RunningController,
+  runWhenSynced,
+} from '../../pkg/controller/controller';
 import { asyncOperationsGauge, conditionsGauge } from '../framework/metrics';
 import { StatusWriter } from '../framework/status';
-import type { RateLimiterOptions } from '../framework/queue';
+import type { RateLimiterOptions } from '../../pkg/controller/queue';
 import type { ControllerStarter } from './';
 import type { Broker } from './broker';
 import { instanceParameters, instanceRef, isProblem, type InstanceEnv } from './instance-catalog';
 import { scopeOf } from '../../pkg/servicecatalog/references';
 import { abandon, finalize, isAbandoned, orphanMitigate } from './instance-deprovision';
 import { poll } from './instance-poll';
-import { provision, recordMaintenance, report } from './instance-provision';
+import { provision } from './instance-provision';
 import { clearOperation, conditionEvents, type Instance } from './instance-status';
 import { recordedChecksum, update } from './instance-update';
 import { FINALIZER } from '../../pkg/servicecatalog/constants';
@@ -33,6 +38,62 @@ import {
   type Entry,
   namespacedScope,
 } from '../../pkg/servicecatalog/references';
+import { recordMaintenance, report } from './instance-steps';
+
+/**
+ * What an instance needs next. `nextAction` is the one place that decides it; each action is one
+ * function that reads top to bottom (provision, update, poll, deprovision...).
+ */
+export type InstanceAction =
+  /** Not ours to act on (our finalizer is gone), or failed for good until the spec changes. */
+  | 'none'
+  /** Being deleted with the abandon annotation: let it go without calling the broker. */
+  | 'abandon'
+  /** Being deleted: deprovision (waiting for bindings), then drop the finalizer. */
+  | 'deprovision'
+  /** An asynchronous operation is in progress: ask the broker how it goes. */
+  | 'poll'
+  /** A failed provision may have left something at the broker: delete it. */
+  | 'orphanMitigate'
+  | 'provision'
+  | 'update'
+  /** A Deprovision recorded without a deletion (an old failure): clear it. */
+  | 'clearOperation'
+  /** Provisioned and nothing recorded as pending: update if the parameters' Secrets changed. */
+  | 'checkParameters'
+  /** Provisioned and up to date: keep status.upgradeAvailable in step with the plan. */
+  | 'refreshMaintenance';
+
+export function nextAction(inst: Instance): InstanceAction {
+  const s = inst.status ?? {};
+  if (inst.metadata.deletionTimestamp) {
+    if (!(inst.metadata.finalizers ?? []).includes(FINALIZER)) return 'none';
+    if (isAbandoned(inst)) return 'abandon';
+    // a provision in flight is halted by the DELETE (the broker MUST stop it); anything else is waited for
+    const provisioning = s.currentOperation === 'Provision' && !s.orphanMitigationInProgress;
+    return s.asyncOpInProgress && !provisioning ? 'poll' : 'deprovision';
+  }
+  if (s.asyncOpInProgress) return 'poll';
+  if (s.orphanMitigationInProgress) return 'orphanMitigate';
+  switch (s.currentOperation) {
+    case 'Provision':
+      return 'provision';
+    case 'Update':
+      return 'update';
+    case 'Deprovision':
+      // only a deletion deprovisions; an operation left over without one is over
+      return 'clearOperation';
+  }
+  if (s.provisionStatus === 'Provisioned') {
+    if (s.observedGeneration !== inst.metadata.generation) return 'update';
+    if (isTrue(inst, 'Failed')) return 'refreshMaintenance';
+    if (conditionOf(inst, 'Ready')?.status !== 'True') return 'update';
+    return inst.spec?.parametersFrom?.length ? 'checkParameters' : 'refreshMaintenance';
+  }
+  // a failure for good waits for the spec to change
+  if (s.observedGeneration === inst.metadata.generation && isTrue(inst, 'Failed')) return 'none';
+  return 'provision';
+}
 
 /**
  * Reconciles ServiceInstances, one step per pass: resolve the class and plan, then provision,
@@ -104,46 +165,37 @@ class InstanceReconciler {
 
   private async dispatch(inst: Instance): Promise<ReconcileResult> {
     const env = this.env;
-    const s = inst.status ?? {};
-    if (inst.metadata.deletionTimestamp) {
-      if (!(inst.metadata.finalizers ?? []).includes(FINALIZER)) return {};
-      if (isAbandoned(inst)) return abandon(env, inst);
-      // a provision in flight is halted by the DELETE (the broker MUST stop it); anything else is waited for
-      const provisioning = s.currentOperation === 'Provision' && !s.orphanMitigationInProgress;
-      if (s.asyncOpInProgress && !provisioning) return poll(env, inst);
-      return finalize(env, inst);
-    }
-    if (s.orphanMitigationInProgress)
-      return s.asyncOpInProgress ? poll(env, inst) : orphanMitigate(env, inst);
-    if (s.asyncOpInProgress) return poll(env, inst);
-    switch (s.currentOperation) {
-      case 'Provision':
+    switch (nextAction(inst)) {
+      case 'none':
+        return {};
+      case 'abandon':
+        return abandon(env, inst);
+      case 'deprovision':
+        return finalize(env, inst);
+      case 'poll':
+        return poll(env, inst);
+      case 'orphanMitigate':
+        return orphanMitigate(env, inst);
+      case 'provision':
         return provision(env, inst);
-      case 'Update':
+      case 'update':
         return update(env, inst);
-      case 'Deprovision':
-        // only a deletion deprovisions; an operation left over without one is over
+      case 'clearOperation':
         await env.write(inst, (st) => clearOperation(st));
         return { requeue: true };
+      case 'checkParameters':
+        return this.checkParameters(inst);
+      case 'refreshMaintenance':
+        return this.refreshMaintenance(inst);
     }
-    if (s.provisionStatus === 'Provisioned') return this.maybeUpdate(inst);
-    // a failure for good waits for the spec to change
-    if (s.observedGeneration === inst.metadata.generation && isTrue(inst, 'Failed')) return {};
-    return provision(env, inst);
   }
 
-  private async maybeUpdate(inst: Instance): Promise<ReconcileResult> {
-    const env = this.env;
-    const s = inst.status ?? {};
-    if (s.observedGeneration !== inst.metadata.generation) return update(env, inst);
-    if (isTrue(inst, 'Failed')) return this.refreshMaintenance(inst);
-    if (conditionOf(inst, 'Ready')?.status !== 'True') return update(env, inst);
-    if (inst.spec?.parametersFrom?.length) {
-      // a parametersFrom Secret changed: the broker gets what changed
-      const built = await instanceParameters(env, inst);
-      if (isProblem(built)) return report(env, inst, built);
-      if (recordedChecksum(built) !== s.externalProperties?.parameterChecksum) return update(env, inst);
-    }
+  /** A parametersFrom Secret changed: the broker gets what changed. */
+  private async checkParameters(inst: Instance): Promise<ReconcileResult> {
+    const built = await instanceParameters(this.env, inst);
+    if (isProblem(built)) return report(this.env, inst, built);
+    if (recordedChecksum(built) !== inst.status?.externalProperties?.parameterChecksum)
+      return update(this.env, inst);
     return this.refreshMaintenance(inst);
   }
 

@@ -1,7 +1,17 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Logger } from '../../pkg/logging';
-import type { RunningController } from '../context';
+import type { Logger } from '../logging';
 import { WorkQueue, type RateLimiterOptions } from './queue';
+
+/**
+ * The controller framework both processes use (client-go's pattern): event handlers only queue
+ * keys; workers take a key at a time from a rate-limited work queue and reconcile it.
+ */
+
+/** A started controller, stopped when leadership is lost or the process ends. */
+export interface RunningController {
+  name: string;
+  stop(): Promise<void>;
+}
 
 /** What a reconcile asks for next: nothing (done), a retry with backoff, or a check after a delay. */
 export interface ReconcileResult {

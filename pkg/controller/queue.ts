@@ -1,4 +1,4 @@
-import { backoffDelay } from '../../pkg/backoff';
+import { backoffDelay } from '../backoff';
 
 export interface RateLimiterOptions {
   /** First per-item retry delay. */
