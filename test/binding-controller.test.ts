@@ -2,7 +2,7 @@ import type { ServiceBinding } from '../api-types';
 import type { JournalEntry, ScriptRule } from '../brokers/scripted';
 import { API_TIMEOUT_MS, Fixture, identityOf, startSuite } from './binding-fixture';
 import { eventually } from './harness';
-import { condition, type ControllerEnv } from './harness/controllers';
+import { condition, controllerSuite } from './harness/controllers';
 
 /**
  * The ServiceBinding controller against the scripted broker over HTTP, one test (or more) per row
@@ -11,15 +11,7 @@ import { condition, type ControllerEnv } from './harness/controllers';
  * binding-secrets.test.ts.
  */
 
-let suite: ControllerEnv;
-
-beforeAll(async () => {
-  suite = await startSuite();
-}, 60_000);
-
-afterAll(async () => {
-  await suite?.stop();
-});
+const suite = controllerSuite(startSuite);
 
 describe('bind and unbind (H1, H3, H4, H6, B2, B3, UB1)', () => {
   it('sends a complete bind, writes the Secret, and unbinds on delete', async () => {

@@ -2,7 +2,7 @@ import { serviceBindingResource, type ServiceBinding } from '../api-types';
 import { jsonPath } from '../controller-manager/controllers/binding-secret';
 import { Fixture, identityOf, startSuite } from './binding-fixture';
 import { eventually } from './harness';
-import { condition, type ControllerEnv } from './harness/controllers';
+import { condition, controllerSuite } from './harness/controllers';
 
 /**
  * The ServiceBinding controller, continued: secret transforms and Secret ownership, parameters and
@@ -10,15 +10,7 @@ import { condition, type ControllerEnv } from './harness/controllers';
  * controller-manager restart in the middle of binds.
  */
 
-let suite: ControllerEnv;
-
-beforeAll(async () => {
-  suite = await startSuite();
-}, 60_000);
-
-afterAll(async () => {
-  await suite?.stop();
-});
+const suite = controllerSuite(startSuite);
 
 const credentials = {
   username: 'u',

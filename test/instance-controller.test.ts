@@ -10,19 +10,11 @@ import { secretResource } from '../api-types/core';
 import { buildParameters, ParametersError } from '../controller-manager/controllers/parameters';
 import { KubeError } from '../pkg/kube/client';
 import { eventually } from './harness';
-import { condition, draft04, type ControllerEnv, type Obj } from './harness/controllers';
+import { condition, draft04, type Obj, controllerSuite } from './harness/controllers';
 import { checksum, Fixture, gaps, startSuite, testCatalog } from './instance-fixture';
 import { parametersSchemaViolations } from '../pkg/servicecatalog/parameters-schema';
 
-let suite: ControllerEnv;
-
-beforeAll(async () => {
-  suite = await startSuite();
-}, 60_000);
-
-afterAll(async () => {
-  await suite?.stop();
-});
+const suite = controllerSuite(startSuite);
 
 afterEach(() => {
   // a well-behaved platform leaves a strict broker nothing to complain about

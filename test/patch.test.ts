@@ -1,20 +1,10 @@
-import { StatusError } from '../pkg/apierrors';
 import {
   MAX_JSON_PATCH_OPERATIONS,
   applyPatch,
   patchTypeFromContentType,
   type PatchType,
 } from '../apiserver/rest/patch';
-
-function statusErrorOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error('expected a StatusError');
-}
+import { statusErrorOf } from './harness/status-error';
 
 /** Freezes deeply so that any mutation of the inputs throws (test files are strict mode). */
 function deepFreeze<T>(v: T): T {

@@ -1,15 +1,5 @@
-import { StatusError } from '../pkg/apierrors';
 import { exactMatch, parseFieldSelector, parseLabelSelector } from '../pkg/selectors';
-
-function statusErrorOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error('expected a StatusError');
-}
+import { statusErrorOf } from './harness/status-error';
 
 const name63 = 'a'.repeat(63);
 const name64 = 'a'.repeat(64);

@@ -163,31 +163,25 @@ class InstanceReconciler {
     return this.dispatch(inst);
   }
 
-  private async dispatch(inst: Instance): Promise<ReconcileResult> {
-    const env = this.env;
-    switch (nextAction(inst)) {
-      case 'none':
-        return {};
-      case 'abandon':
-        return abandon(env, inst);
-      case 'deprovision':
-        return finalize(env, inst);
-      case 'poll':
-        return poll(env, inst);
-      case 'orphanMitigate':
-        return orphanMitigate(env, inst);
-      case 'provision':
-        return provision(env, inst);
-      case 'update':
-        return update(env, inst);
-      case 'clearOperation':
-        await env.write(inst, (st) => clearOperation(st));
-        return { requeue: true };
-      case 'checkParameters':
-        return this.checkParameters(inst);
-      case 'refreshMaintenance':
-        return this.refreshMaintenance(inst);
-    }
+  /** The function of each action. */
+  private readonly actions: Record<InstanceAction, (inst: Instance) => Promise<ReconcileResult>> = {
+    none: () => Promise.resolve({}),
+    abandon: (inst) => abandon(this.env, inst),
+    deprovision: (inst) => finalize(this.env, inst),
+    poll: (inst) => poll(this.env, inst),
+    orphanMitigate: (inst) => orphanMitigate(this.env, inst),
+    provision: (inst) => provision(this.env, inst),
+    update: (inst) => update(this.env, inst),
+    clearOperation: async (inst) => {
+      await this.env.write(inst, (st) => clearOperation(st));
+      return { requeue: true };
+    },
+    checkParameters: (inst) => this.checkParameters(inst),
+    refreshMaintenance: (inst) => this.refreshMaintenance(inst),
+  };
+
+  private dispatch(inst: Instance): Promise<ReconcileResult> {
+    return this.actions[nextAction(inst)](inst);
   }
 
   /** A parametersFrom Secret changed: the broker gets what changed. */

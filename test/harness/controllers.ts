@@ -263,3 +263,28 @@ export abstract class BrokerFixture<T extends KubeObject> {
     return this.suite.waitEvent(this.namespace, name, reason, type);
   }
 }
+
+/**
+ * The controller environment of a test file: started before its tests, stopped after them. The
+ * handle stands for the environment once started (`suite.api`, `suite.gauge(...)`).
+ */
+export function controllerSuite(start: () => Promise<ControllerEnv>): ControllerEnv {
+  let env: ControllerEnv | undefined;
+  beforeAll(async () => {
+    env = await start();
+  }, 60_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+  const started = (): ControllerEnv => {
+    if (!env) throw new Error('the controller environment is not started yet');
+    return env;
+  };
+  return new Proxy({} as ControllerEnv, {
+    get(_, key) {
+      const value: unknown = Reflect.get(started(), key);
+      return typeof value === 'function' ? value.bind(started()) : value;
+    },
+    set: (_, key, value) => Reflect.set(started(), key, value),
+  });
+}
