@@ -8,9 +8,14 @@ export function rfc3339(ms: number = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** metav1.MicroTime: RFC 3339 with six fractional digits (`2024-05-01T12:00:00.123000Z`). */
-export function rfc3339Micro(ms: number = Date.now()): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+/**
+ * metav1.MicroTime: RFC 3339 with six fractional digits (`2024-05-01T12:00:00.123000Z`). `micros`
+ * (0-999999) gives the fraction when the time is known more precisely than `ms` can say.
+ */
+export function rfc3339Micro(ms: number = Date.now(), micros?: number): string {
+  const second = Math.floor(ms / 1000) * 1000;
+  const fraction = micros ?? (ms - second) * 1000;
+  return `${rfc3339(second).slice(0, -1)}.${String(fraction).padStart(6, '0')}Z`;
 }
 
 /** Milliseconds per unit of Go's duration syntax (µs is U+00B5, μs U+03BC). */

@@ -1,5 +1,6 @@
 import type { ProtoField, ProtoMessage } from '../../api-types/resource';
 import { badRequest } from '../../pkg/apierrors';
+import { rfc3339, rfc3339Micro } from '../../pkg/time';
 
 /**
  * Decodes request bodies in Kubernetes' protobuf encoding (application/vnd.kubernetes.protobuf):
@@ -87,8 +88,8 @@ function decodeTime(buf: Buffer, micro: boolean): string | undefined {
     else r.skip(wireType);
   }
   if (seconds === 0n && nanos === 0) return undefined;
-  const iso = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-  return micro ? `${iso}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${iso}Z`;
+  const ms = Number(seconds) * 1000;
+  return micro ? rfc3339Micro(ms, Math.floor(nanos / 1000)) : rfc3339(ms);
 }
 
 function decodeScalar(f: ProtoField, wireType: number, r: Reader): unknown {

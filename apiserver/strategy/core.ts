@@ -2,7 +2,7 @@ import { kubernetesFinalizer, secretTypes } from '../../api-types/core';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
 import { field } from '../../pkg/apierrors';
 import type { Strategy } from './strategy';
-import { rfc3339 } from '../../pkg/time';
+import { rfc3339, rfc3339Micro } from '../../pkg/time';
 import { statusStrategy } from './strategy';
 
 /**
@@ -80,7 +80,7 @@ export function normalizeMicroTime(v: unknown): unknown {
   if (!m) return v; // schema validation reports it
   const seconds = Date.parse(`${m[1]}T${m[2]}${m[4].toUpperCase()}`);
   if (Number.isNaN(seconds)) return v;
-  return `${new Date(seconds).toISOString().slice(0, 19)}.${(m[3] ?? '').padEnd(6, '0').slice(0, 6)}Z`;
+  return rfc3339Micro(seconds, Number((m[3] ?? '').padEnd(6, '0').slice(0, 6)));
 }
 
 function normalizeMicroTimes(obj: unknown, paths: string[][]): void {
