@@ -8,7 +8,6 @@ import {
   immutable,
   newExternalID,
   requiredEnum,
-  specOf,
   specObject,
   stringField,
   unset,
@@ -118,23 +117,20 @@ function validateStatus(obj: KubeObject): StatusCause[] {
  */
 export const serviceBindingStrategy: Strategy<ServiceBinding> = {
   prepareForCreate(obj, ctx) {
-    const spec = specOf(obj);
-    if (spec) {
-      if (unset(spec, 'externalID')) spec.externalID = newExternalID();
-      if (unset(spec, 'secretName')) spec.secretName = obj.metadata.name;
-      spec.userInfo = userInfoOf(ctx);
-    }
+    const spec = (obj.spec ??= {});
+    spec.externalID ||= newExternalID();
+    spec.secretName ||= obj.metadata.name;
+    spec.userInfo = userInfoOf(ctx);
     addFinalizer(obj);
     obj.status = { conditions: [], unbindStatus: 'NotRequired' };
   },
 
   prepareForUpdate(obj, old) {
-    const spec = specOf(obj);
-    if (!spec) return;
-    const prev = specObject(old) ?? {};
+    const spec = (obj.spec ??= {});
+    const prev = old.spec ?? {};
     // what a client re-sending its original manifest leaves out: the server-set values
-    if (unset(spec, 'externalID') && !unset(prev, 'externalID')) spec.externalID = prev.externalID;
-    if (unset(spec, 'secretName')) spec.secretName = obj.metadata.name;
+    if (!spec.externalID && prev.externalID) spec.externalID = prev.externalID;
+    spec.secretName ||= obj.metadata.name;
     if (prev.userInfo === undefined) delete spec.userInfo;
     else spec.userInfo = structuredClone(prev.userInfo);
   },

@@ -1,3 +1,4 @@
+import type { UserInfo } from '../../api-types/common';
 import { jsonEqual, isObject } from '../../pkg/json';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StatusCause } from '../../api-types/meta';
@@ -57,9 +58,9 @@ export function addFinalizer(obj: KubeObject): void {
 }
 
 /** The requesting user as spec.userInfo records it (OriginatingIdentity). */
-export function userInfoOf(ctx: RequestContext): Obj {
+export function userInfoOf(ctx: RequestContext): UserInfo {
   const u = ctx.user;
-  const info: Obj = { username: u.username };
+  const info: UserInfo = { username: u.username };
   if (u.uid) info.uid = u.uid;
   info.groups = [...(u.groups ?? [])];
   if (u.extra && Object.keys(u.extra).length > 0) {
