@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { eventResource, type Event } from '../../api-types/core';
 import type { KubeObject } from '../../api-types/meta';
@@ -44,23 +45,6 @@ interface Observed {
   lastSeen: number;
 }
 
-/** A Map that forgets its least recently set entries beyond a size. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly size: number) {}
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
-  }
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-}
-
 /**
  * Writes core/v1 Events about objects, like client-go's recorder: in the object's namespace
  * ("default" for cluster-scoped objects), the same event again within ten minutes patched onto
@@ -71,8 +55,10 @@ class Lru<V> {
  */
 export class Recorder implements EventRecorder {
   private readonly queue: Pending[] = [];
-  private readonly observed = new Lru<Observed>(cacheSize);
-  private readonly similar = new Lru<{ messages: Set<string>; since: number }>(cacheSize);
+  private readonly observed = new LRUCache<string, Observed>({ max: cacheSize });
+  private readonly similar = new LRUCache<string, { messages: Set<string>; since: number }>({
+    max: cacheSize,
+  });
   private draining?: Promise<void>;
   private stopped = false;
   private lastNano = 0n;
