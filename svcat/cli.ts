@@ -451,17 +451,20 @@ function explainUnknown(msg: string, argv: string[]): string | undefined {
 /** A mistake on the command line, answered with a pointer to --help. */
 export class UsageError extends CliError {}
 
-let cli: Argv | undefined;
-
-/** yargs writes its bash script, or its zsh one when $SHELL says zsh. */
+/**
+ * yargs writes its bash script, or its zsh one when $SHELL said zsh as the parser was made. The
+ * script completes the svcat command (kubectl completes plugins through kubectl_complete-NAME).
+ */
 function completionScript(shell: string): void {
   process.env.SHELL = shell === 'zsh' ? '/bin/zsh' : '/bin/bash';
-  cli?.showCompletionScript();
+  // yargs takes the program and the command naming the script; its types say neither
+  const cli = buildCli([], 'svcat') as unknown as { showCompletionScript($0: string, cmd: string): void };
+  cli.showCompletionScript('svcat', `completion ${shell}`);
 }
 
 /** Runs svcat; resolves to the exit status. Errors are one line on stderr, never a stack. */
 export async function main(argv: string[], scriptName: string): Promise<number> {
-  cli = buildCli(argv, scriptName);
+  const cli = buildCli(argv, scriptName);
   try {
     await cli.parseAsync();
     return 0;
