@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { clusterServiceBrokerResource } from '../api-types';
 import { isAlreadyExists, KubeClient } from '../pkg/kube/client';
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   await waitListening(broker, 30_000);
   await waitReady(controllerManager, 60_000);
   await registerBroker(kc, 'scripted', broker.url);
+  const bin = linkSvcat(root, runDir);
   process.stdout.write(
     [
       '',
@@ -91,10 +92,30 @@ async function main(): Promise<void> {
       "  kubectl get clusterserviceclasses,clusterserviceplans  # the scripted broker's catalog",
       '  kubectl get namespaces,secrets,configmaps,events  # standalone mode',
       '',
+      'Or svcat (also as kubectl svcat):',
+      `  export PATH=${bin}:$PATH`,
+      '  svcat marketplace',
+      '  svcat provision db --class scripted-database --plan small -p size=s --wait',
+      '  svcat bind db --wait && kubectl get secret db -o yaml',
+      '  kubectl svcat get instances',
+      '',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
+}
+
+/** .run/bin/svcat and .run/bin/kubectl-svcat, the built CLI, as npm install -g would link them. */
+function linkSvcat(root: string, runDir: string): string {
+  const bin = join(runDir, 'bin');
+  const main = join(root, 'dist', 'svcat', 'cmd', 'main.js');
+  mkdirSync(bin, { recursive: true });
+  chmodSync(main, 0o755);
+  for (const name of ['svcat', 'kubectl-svcat']) {
+    rmSync(join(bin, name), { force: true });
+    symlinkSync(main, join(bin, name));
+  }
+  return bin;
 }
 
 /** Creates (or points at `url` again, as ports change between runs) a ClusterServiceBroker. */
