@@ -23,6 +23,31 @@ const svcat = (...args: string[]) => stack.svcat(args);
 const fast = ['--interval', '100ms'];
 const instance = (name: string) => stack.api.get<ServiceInstance>(serviceInstanceResource, 'default', name);
 const binding = (name: string) => stack.api.get(serviceBindingResource, 'default', name);
+/** Provisioning on the asynchronous queue plan, waited for. */
+const provisionQueue = (name: string) => [
+  'provision',
+  name,
+  '--class',
+  'scripted-queue',
+  '--plan',
+  'async',
+  '--wait',
+  ...fast,
+];
+/** An instance of the synchronous database plan, waited for. */
+const provisionDatabase = (name: string) =>
+  svcat(
+    'provision',
+    name,
+    '--class',
+    'scripted-database',
+    '--plan',
+    'small',
+    '-p',
+    'size=s',
+    '--wait',
+    ...fast,
+  );
 
 beforeAll(async () => {
   stack = await SvcatStack.start();
@@ -34,16 +59,7 @@ afterAll(async () => {
 });
 
 it('waits for an asynchronous provision, one plain line per change off a terminal', async () => {
-  const r = await svcat(
-    'provision',
-    'queue',
-    '--class',
-    'scripted-queue',
-    '--plan',
-    'async',
-    '--wait',
-    ...fast,
-  );
+  const r = await svcat(...provisionQueue('queue'));
   expect(ok(r)).toMatch(
     /^Name: +queue\nNamespace: +default\nStatus: +Ready - The instance was provisioned successfully @ /,
   );
@@ -61,16 +77,7 @@ it('waits for an asynchronous provision, one plain line per change off a termina
 });
 
 it('shows a spinner with the state and the time waited on a terminal', async () => {
-  const r = await stack.svcatOnTerminal([
-    'provision',
-    'on-tty',
-    '--class',
-    'scripted-queue',
-    '--plan',
-    'async',
-    '--wait',
-    ...fast,
-  ]);
+  const r = await stack.svcatOnTerminal(provisionQueue('on-tty'));
   expect(ok(r)).toContain('\r\x1b[2K⠙ instance default/on-tty: ');
   expect(r.stdout).toMatch(
     /✔ instance default\/on-tty: ProvisionedSuccessfully - The instance was provisioned successfully \(\d+s\)\r?\n/,
@@ -134,20 +141,7 @@ it('times out with the last state it saw', async () => {
 });
 
 it('says what blocks a deprovision, and unbind --wait returns once every binding is gone', async () => {
-  ok(
-    await svcat(
-      'provision',
-      'shared',
-      '--class',
-      'scripted-database',
-      '--plan',
-      'small',
-      '-p',
-      'size=s',
-      '--wait',
-      ...fast,
-    ),
-  );
+  ok(await provisionDatabase('shared'));
   await Promise.all(
     ['app-a', 'app-b'].map(async (n) => ok(await svcat('bind', 'shared', '--name', n, '--wait', ...fast))),
   );
@@ -163,18 +157,7 @@ it('says what blocks a deprovision, and unbind --wait returns once every binding
 });
 
 it('deprovisions and unbinds by name, waiting until the broker has done it', async () => {
-  ok(
-    await svcat(
-      'provision',
-      'short-lived',
-      '--class',
-      'scripted-queue',
-      '--plan',
-      'async',
-      '--wait',
-      ...fast,
-    ),
-  );
+  ok(await svcat(...provisionQueue('short-lived')));
   ok(await svcat('bind', 'short-lived', '--wait', ...fast));
   expect(ok(await svcat('unbind', '--name', 'short-lived', '--wait', ...fast))).toBe('deleted short-lived\n');
   expect(ok(await svcat('deprovision', 'short-lived', '--wait', ...fast))).toBe('deleted short-lived\n');
@@ -184,20 +167,7 @@ it('deprovisions and unbinds by name, waiting until the broker has done it', asy
 });
 
 it('abandons an instance and a binding whose broker refuses to let go, asking first', async () => {
-  ok(
-    await svcat(
-      'provision',
-      'stuck',
-      '--class',
-      'scripted-database',
-      '--plan',
-      'small',
-      '-p',
-      'size=s',
-      '--wait',
-      ...fast,
-    ),
-  );
+  ok(await provisionDatabase('stuck'));
   ok(await svcat('bind', 'stuck', '--wait', ...fast));
   broker.script('unbind', {
     planId: DEFAULT_IDS.database.small,

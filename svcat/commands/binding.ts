@@ -10,7 +10,7 @@ import { parseParameters, parseParametersFrom, type ParamArgs } from '../paramet
 import type { GlobalArgs, Session } from '../session';
 import { describeBinding } from '../views';
 import { allGone, untilReady, waitFor, waitOptions, type WaitArgs } from '../wait';
-import { confirm, dropFinalizer, getNamed, nameOf, write } from './shared';
+import { confirm, dropFinalizer, getNamed, waitOn, write } from './shared';
 
 /** bind and unbind. */
 
@@ -48,14 +48,7 @@ export async function bind(s: Session, a: BindArgs): Promise<void> {
       ...(parametersFrom.length ? { parametersFrom } : {}),
     },
   });
-  if (wait) {
-    binding = await waitFor(
-      nameOf('binding', binding),
-      wait,
-      () => s.api.get<Obj>(serviceBindingResource, s.namespace, name),
-      untilReady,
-    ).then((b) => b ?? binding);
-  }
+  binding = await waitOn(s, 'binding', serviceBindingResource, binding, wait, untilReady);
   write(describeBinding(binding, undefined, false));
 }
 

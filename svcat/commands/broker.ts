@@ -5,8 +5,8 @@ import { CliError } from '../errors';
 import { formatDetails, formatTable } from '../output';
 import type { GlobalArgs, Session } from '../session';
 import { classTable, fullStatus } from '../views';
-import { untilGone, untilReady, waitFor, waitOptions, type WaitArgs } from '../wait';
-import { modify, nameOf, whereOf, write } from './shared';
+import { untilGone, untilReady, waitOptions, type WaitArgs } from '../wait';
+import { modify, waitOn, whereOf, write } from './shared';
 
 /** register, deregister, sync broker and create class. */
 
@@ -88,14 +88,7 @@ export async function register(s: Session, a: RegisterArgs): Promise<void> {
     metadata: { name: a.name, ...(namespace ? { namespace } : {}) },
     spec: brokerSpec(a, s.namespace),
   });
-  if (wait) {
-    broker = await waitFor(
-      nameOf('broker', broker),
-      wait,
-      () => s.api.get<Obj>(kind, namespace, a.name),
-      untilReady,
-    ).then((b) => b ?? broker);
-  }
+  broker = await waitOn(s, 'broker', kind, broker, wait, untilReady);
   write(brokerDetails(broker));
 }
 
@@ -110,14 +103,7 @@ export async function deregister(s: Session, a: BrokerArgs): Promise<void> {
   const broker = await findOne(s, brokers, a.name, whereOf(s, a), true);
   const kind = kindOf(brokers, broker);
   await s.api.delete(kind, broker.metadata.namespace, a.name);
-  if (wait) {
-    await waitFor(
-      nameOf('broker', broker),
-      wait,
-      () => s.api.get<Obj>(kind, broker.metadata.namespace, a.name),
-      untilGone,
-    );
-  }
+  await waitOn(s, 'broker', kind, broker, wait, untilGone);
   write(`Successfully removed broker "${a.name}"\n`);
 }
 
@@ -131,14 +117,7 @@ export async function syncBroker(s: Session, a: BrokerArgs): Promise<void> {
     spec: { ...latest.spec, relistRequests: ((latest.spec?.relistRequests as number | undefined) ?? 0) + 1 },
   }));
   write(`Synchronization requested for broker: ${a.name}\n`);
-  if (wait) {
-    await waitFor(
-      nameOf('broker', synced),
-      wait,
-      () => s.api.get<Obj>(kind, broker.metadata.namespace, a.name),
-      untilReady,
-    );
-  }
+  await waitOn(s, 'broker', kind, synced, wait, untilReady);
 }
 
 export interface CreateClassArgs extends GlobalArgs {

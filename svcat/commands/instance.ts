@@ -3,8 +3,8 @@ import { CatalogNames, classes, findOne, findPlan, isClusterScoped, type Obj, ty
 import { parseParameters, parseParametersFrom, type ParamArgs } from '../parameters';
 import type { GlobalArgs, Session } from '../session';
 import { describeInstance } from '../views';
-import { untilGone, untilReady, waitFor, waitOptions, type WaitArgs } from '../wait';
-import { confirm, dropFinalizer, getNamed, modify, nameOf, write } from './shared';
+import { untilGone, untilReady, waitOptions, type WaitArgs } from '../wait';
+import { confirm, dropFinalizer, getNamed, modify, waitOn, write } from './shared';
 
 /** provision, deprovision and touch instance. */
 
@@ -51,14 +51,7 @@ export async function provision(s: Session, a: ProvisionArgs): Promise<void> {
       ...(parametersFrom.length ? { parametersFrom } : {}),
     },
   });
-  if (wait) {
-    instance = await waitFor(
-      nameOf('instance', instance),
-      wait,
-      () => s.api.get<Obj>(serviceInstanceResource, s.namespace, a.name),
-      untilReady,
-    ).then((i) => i ?? instance);
-  }
+  instance = await waitOn(s, 'instance', serviceInstanceResource, instance, wait, untilReady);
   write(describeInstance(instance, CatalogNames.of([cls], [plan]), undefined));
 }
 
@@ -83,14 +76,7 @@ export async function deprovision(s: Session, a: DeleteArgs): Promise<void> {
     await dropFinalizer(s, serviceInstanceResource, instance);
   }
   await s.api.delete(serviceInstanceResource, s.namespace, a.name);
-  if (wait) {
-    await waitFor(
-      nameOf('instance', instance),
-      wait,
-      () => s.api.get<Obj>(serviceInstanceResource, s.namespace, a.name),
-      untilGone,
-    );
-  }
+  await waitOn(s, 'instance', serviceInstanceResource, instance, wait, untilGone);
   write(`deleted ${a.name}\n`);
 }
 
@@ -110,12 +96,5 @@ export async function touchInstance(s: Session, a: TouchArgs): Promise<void> {
     spec: { ...latest.spec, updateRequests: ((latest.spec?.updateRequests as number | undefined) ?? 0) + 1 },
   }));
   write(`touched instance ${s.namespace}/${a.name} (updateRequests ${touched.spec?.updateRequests})\n`);
-  if (wait) {
-    await waitFor(
-      nameOf('instance', touched),
-      wait,
-      () => s.api.get<Obj>(serviceInstanceResource, s.namespace, a.name),
-      untilReady,
-    );
-  }
+  await waitOn(s, 'instance', serviceInstanceResource, touched, wait, untilReady);
 }

@@ -7,6 +7,7 @@ import { CliError } from '../errors';
 import { checkFormat, formatObjects, formatTable, manifest } from '../output';
 import type { GlobalArgs, Session } from '../session';
 import type { TableView } from '../views';
+import { waitFor, type Observation, type WaitOptions } from '../wait';
 
 /** --scope, -n and --all-namespaces of the commands that read. */
 export interface ScopeArgs extends GlobalArgs {
@@ -128,3 +129,20 @@ export async function confirm(warning: string, yes: boolean | undefined): Promis
 /** An object of any scope by where it lives, for messages: `broker "x"`, `instance default/x`. */
 export const nameOf = (noun: string, o: Obj) =>
   o.metadata.namespace ? `${noun} ${o.metadata.namespace}/${o.metadata.name}` : `${noun} ${o.metadata.name}`;
+
+/**
+ * --wait on one object: reads it again (by kind, namespace and name) until `judge` says done.
+ * Returns it as last read, or as given once it is gone; without --wait, as given.
+ */
+export async function waitOn(
+  s: Session,
+  noun: string,
+  kind: ResourceDefinition,
+  o: Obj,
+  wait: WaitOptions | undefined,
+  judge: (o: Obj | undefined) => Observation,
+): Promise<Obj> {
+  if (!wait) return o;
+  const read = () => s.api.get<Obj>(kind, o.metadata.namespace, o.metadata.name ?? '');
+  return (await waitFor(nameOf(noun, o), wait, read, judge)) ?? o;
+}
