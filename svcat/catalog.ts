@@ -1,4 +1,3 @@
-import { closest, distance } from 'fastest-levenshtein';
 import {
   clusterServiceBrokerResource,
   clusterServiceClassResource,
@@ -12,6 +11,7 @@ import {
 import type { KubeObject } from '../api-types/meta';
 import { CliError } from './errors';
 import type { Session } from './session';
+import { suggestions } from './suggest';
 
 /**
  * Brokers, classes and plans come in a cluster-scoped and a namespaced kind. svcat looks in
@@ -87,21 +87,6 @@ export async function listScoped(
           .then((l) => l.items),
   ]);
   return [...cluster, ...namespaced];
-}
-
-/** "; did you mean "x"?" for a near miss, then the names there are (a few of them). */
-export function suggestions(noun: string, name: string, names: string[]): string {
-  const unique = [...new Set(names)].sort();
-  if (!unique.length) return '';
-  const best = closest(name, unique);
-  const near =
-    distance(name.toLowerCase(), best.toLowerCase()) <= Math.max(1, Math.floor(name.length / 3)) ||
-    best.toLowerCase().includes(name.toLowerCase())
-      ? `; did you mean "${best}"?`
-      : '';
-  const shown = unique.slice(0, 10).join(', ');
-  const more = unique.length > 10 ? ` and ${unique.length - 10} more` : '';
-  return `${near} (${noun === 'class' ? 'classes' : `${noun}s`}: ${shown}${more})`;
 }
 
 function ambiguous(noun: string, name: string, found: Obj[]): CliError {

@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import type * as Commands from './commands';
-import { suggestions } from './catalog';
+import { suggestions } from './suggest';
 import { CliError, errorLine, type Target } from './errors';
 import { outputFormats } from './output';
 import type { GlobalArgs } from './session';

@@ -1,6 +1,7 @@
 import { serviceBindingResource, serviceInstanceResource, type ResourceDefinition } from '../../api-types';
 import { secretResource } from '../../api-types/core';
 import {
+  brokerOf,
   brokers,
   CatalogNames,
   classes,
@@ -67,11 +68,7 @@ export async function getClasses(s: Session, a: GetArgs): Promise<void> {
   const where = whereOf(s, a);
   const list = a.name
     ? [await findOne(s, classes, a.name, where, a.kubeName)]
-    : (await listScoped(s, classes, where)).filter(
-        (c) =>
-          !a.broker ||
-          str(c, 'spec', isClusterScoped(c) ? 'clusterServiceBrokerName' : 'serviceBrokerName') === a.broker,
-      );
+    : (await listScoped(s, classes, where)).filter((c) => !a.broker || brokerOf(c) === a.broker);
   print(
     a,
     classTable(list, wide(a)),
