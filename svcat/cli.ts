@@ -64,7 +64,7 @@ const kubeName = (y: Argv, what: string) =>
   y.option('kube-name', {
     alias: 'k',
     type: 'boolean',
-    describe: `Name the ${what} by its Kubernetes name instead of the broker's name`,
+    describe: `Name the ${what} by Kubernetes name instead of by the broker's name`,
   });
 
 const name = (y: Argv, what: string, required = false) =>
