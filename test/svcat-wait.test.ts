@@ -124,13 +124,13 @@ it('times out with the last state it saw', async () => {
     'async',
     '--wait',
     '--timeout',
-    '1s',
+    '3s',
     ...fast,
   );
   expect(r.code).toBe(1);
   expect(Date.now() - started).toBeLessThan(20_000);
   expect(r.stderr.trim().split('\n').pop()).toBe(
-    'error: timed out after 1s waiting for instance default/slow; last state: Provisioning: The instance is being provisioned asynchronously',
+    'error: timed out after 3s waiting for instance default/slow; last state: Provisioning: The instance is being provisioned asynchronously',
   );
   const [badTimeout, badInterval] = await Promise.all([
     svcat('deprovision', 'slow', '--wait', '--timeout', 'soon'),
@@ -145,6 +145,13 @@ it('says what blocks a deprovision, and unbind --wait returns once every binding
   await Promise.all(
     ['app-a', 'app-b'].map(async (n) => ok(await svcat('bind', 'shared', '--name', n, '--wait', ...fast))),
   );
+  // without --wait the deletion is only asked for
+  expect(ok(await svcat('deprovision', 'shared'))).toBe('deleted shared\n');
+  await eventually(
+    async () =>
+      condition(await instance('shared'), 'Ready')?.reason === 'DeprovisionBlockedByExistingCredentials',
+  );
+  // waiting again on the deletion in progress: the timeout says what holds it up
   const blocked = await svcat('deprovision', 'shared', '--wait', '--timeout', '1s', ...fast);
   expect(fails(blocked).trim().split('\n').pop()).toBe(
     'error: timed out after 1s waiting for instance default/shared; last state: DeprovisionBlockedByExistingCredentials: All associated ServiceBindings must be removed before this ServiceInstance can be deleted (app-a, app-b)',
@@ -226,11 +233,11 @@ it('waits for a registered broker, and times out on one that cannot be reached',
     'cluster',
     '--wait',
     '--timeout',
-    '1s',
+    '3s',
     ...fast,
   );
   expect(fails(unreachable).trim().split('\n').pop()).toMatch(
-    /^error: timed out after 1s waiting for broker nowhere; last state: ErrorFetchingCatalog: .*ECONNREFUSED/,
+    /^error: timed out after 3s waiting for broker nowhere; last state: ErrorFetchingCatalog: .*ECONNREFUSED/,
   );
   const [a, b] = await Promise.all([
     svcat('deregister', 'second', '-n', 'brokers', '--wait', '--timeout', '20s', ...fast),
