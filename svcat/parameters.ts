@@ -99,7 +99,7 @@ export function parseParameters(args: ParamArgs, schema?: unknown): JSONObject |
     } else {
       if (isObject(prev)) throw new CliError(`invalid --param "${a}": ${leaf} has nested values`);
       const item = typedValue(raw, arrayWanted ? items : leafSchema, flag);
-      parent[leaf] = [...(Array.isArray(prev) ? prev : [prev]), item];
+      parent[leaf] = [...(Array.isArray(prev) ? (prev as unknown[]) : [prev]), item];
     }
   }
   return out;

@@ -104,7 +104,7 @@ export class Session {
         res.on('end', () => {
           let parsed: { reason?: string; message?: string } | undefined;
           try {
-            parsed = JSON.parse(body);
+            parsed = JSON.parse(body) as { reason?: string; message?: string };
           } catch {
             // not JSON: reported by status below, or as unreadable
           }

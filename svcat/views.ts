@@ -98,7 +98,7 @@ export function planTable(list: Obj[], names: CatalogNames, wide: boolean): Tabl
       p.metadata.namespace ?? '',
       classOf(p),
       str(p, 'spec', 'description') ?? '',
-      ...(wide ? [p.metadata.name ?? '', String(p.spec?.free ?? false), catalogStatus(p)] : []),
+      ...(wide ? [p.metadata.name ?? '', String(p.spec?.free === true), catalogStatus(p)] : []),
     ]),
   };
 }
@@ -264,7 +264,7 @@ export function describeClass(c: Obj, offered: Obj[]): string {
         headers: ['NAME', 'FREE', 'DESCRIPTION'],
         rows: [...offered]
           .sort((a, b) => displayName(a).localeCompare(displayName(b)))
-          .map((p) => [displayName(p), String(p.spec?.free ?? false), str(p, 'spec', 'description') ?? '']),
+          .map((p) => [displayName(p), String(p.spec?.free === true), str(p, 'spec', 'description') ?? '']),
       }),
       'No plans',
     )

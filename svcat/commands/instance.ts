@@ -95,6 +95,8 @@ export async function touchInstance(s: Session, a: TouchArgs): Promise<void> {
     ...latest,
     spec: { ...latest.spec, updateRequests: ((latest.spec?.updateRequests as number | undefined) ?? 0) + 1 },
   }));
-  write(`touched instance ${s.namespace}/${a.name} (updateRequests ${touched.spec?.updateRequests})\n`);
+  write(
+    `touched instance ${s.namespace}/${a.name} (updateRequests ${Number(touched.spec?.updateRequests ?? 0)})\n`,
+  );
   await waitOn(s, 'instance', serviceInstanceResource, touched, wait, untilReady);
 }
