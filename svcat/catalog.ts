@@ -1,48 +1,36 @@
-import {
-  clusterServiceBrokerResource,
-  clusterServiceClassResource,
-  clusterServicePlanResource,
-  readString,
-  serviceBrokerResource,
-  serviceClassResource,
-  servicePlanResource,
-  type ResourceDefinition,
-} from '../api-types';
+import { readString, type ResourceDefinition } from '../api-types';
 import type { KubeObject } from '../api-types/meta';
+import {
+  clusterScope,
+  namespacedScope,
+  plansOfClass as plansOfClassIn,
+  refName,
+  type CatalogReader,
+  type CatalogScope,
+} from '../pkg/servicecatalog/references';
 import { CliError } from './errors';
 import type { Session } from './session';
 import { suggestions } from './suggest';
 
 /**
- * Brokers, classes and plans come in a cluster-scoped and a namespaced kind. svcat looks in
- * either or both (--scope) and names classes and plans by the broker's names (spec.externalName),
- * or by their Kubernetes names with --kube-name.
+ * Brokers, classes and plans come in a cluster-scoped and a namespaced kind (the two
+ * CatalogScopes of pkg/servicecatalog). svcat looks in either or both (--scope) and names classes
+ * and plans by the broker's names (spec.externalName), or by their Kubernetes names with
+ * --kube-name.
  */
 
 export type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 export type Scope = 'cluster' | 'namespace' | 'all';
 
+/** Brokers, classes or plans: the kind of each CatalogScope. */
 export interface ScopedKind {
   noun: string;
-  cluster: ResourceDefinition;
-  namespaced: ResourceDefinition;
+  of: (scope: CatalogScope) => ResourceDefinition;
 }
 
-export const brokers: ScopedKind = {
-  noun: 'broker',
-  cluster: clusterServiceBrokerResource,
-  namespaced: serviceBrokerResource,
-};
-export const classes: ScopedKind = {
-  noun: 'class',
-  cluster: clusterServiceClassResource,
-  namespaced: serviceClassResource,
-};
-export const plans: ScopedKind = {
-  noun: 'plan',
-  cluster: clusterServicePlanResource,
-  namespaced: servicePlanResource,
-};
+export const brokers: ScopedKind = { noun: 'broker', of: (scope) => scope.broker };
+export const classes: ScopedKind = { noun: 'class', of: (scope) => scope.class };
+export const plans: ScopedKind = { noun: 'plan', of: (scope) => scope.plan };
 
 /** Where to look: the scope, and the namespace of namespaced kinds (undefined: every namespace). */
 export interface Where {
@@ -52,14 +40,14 @@ export interface Where {
 
 export const str = (o: unknown, ...path: string[]) => readString(o, path);
 export const isClusterScoped = (o: Obj) => !o.metadata.namespace;
-export const kindOf = (k: ScopedKind, o: Obj) => (isClusterScoped(o) ? k.cluster : k.namespaced);
+/** The catalog scope of a broker, class or plan: where it lives. */
+export const scopeOfEntry = (o: Obj): CatalogScope => (isClusterScoped(o) ? clusterScope : namespacedScope);
+export const kindOf = (k: ScopedKind, o: Obj) => k.of(scopeOfEntry(o));
 /** What svcat calls a class or plan: the broker's name for it; brokers by their own name. */
 export const displayName = (o: Obj) => str(o, 'spec', 'externalName') ?? o.metadata.name ?? '';
 /** The Kubernetes name of the class a plan belongs to. */
-export const classRefOf = (plan: Obj) =>
-  str(plan, 'spec', 'clusterServiceClassRef', 'name') ?? str(plan, 'spec', 'serviceClassRef', 'name') ?? '';
-export const brokerOf = (o: Obj) =>
-  str(o, 'spec', 'clusterServiceBrokerName') ?? str(o, 'spec', 'serviceBrokerName') ?? '';
+export const classRefOf = (plan: Obj) => refName(plan.spec, scopeOfEntry(plan).classRefField);
+export const brokerOf = (o: Obj) => str(o, 'spec', scopeOfEntry(o).brokerNameField) ?? '';
 /** Objects of one scope are told apart by namespace and name. */
 export const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
@@ -79,11 +67,13 @@ export async function listScoped(
   const [cluster, namespaced] = await Promise.all([
     where.scope === 'namespace'
       ? []
-      : s.api.list<Obj>(k.cluster, undefined, { fieldSelector: selectors.cluster }).then((l) => l.items),
+      : s.api
+          .list<Obj>(k.of(clusterScope), undefined, { fieldSelector: selectors.cluster })
+          .then((l) => l.items),
     where.scope === 'cluster'
       ? []
       : s.api
-          .list<Obj>(k.namespaced, where.namespace, { fieldSelector: selectors.namespaced })
+          .list<Obj>(k.of(namespacedScope), where.namespace, { fieldSelector: selectors.namespaced })
           .then((l) => l.items),
   ]);
   return [...cluster, ...namespaced];
@@ -118,17 +108,29 @@ export async function findOne(
   );
 }
 
+/** The session's API as pkg/servicecatalog's lookups read it: kinds by plural. */
+function catalogReader(s: Session): CatalogReader {
+  const kinds = new Map(
+    [clusterScope, namespacedScope].flatMap((c) =>
+      [c.class, c.plan].map((k): [string, ResourceDefinition] => [k.plural, k]),
+    ),
+  );
+  const kind = (plural: string) => kinds.get(plural)!;
+  return {
+    get: (plural, namespace, name) => s.api.get(kind(plural), namespace, name),
+    list: (plural, namespace, fieldSelector) =>
+      s.api.list(kind(plural), namespace, { fieldSelector }).then((l) => l.items),
+  };
+}
+
 /** The plans of a class, from the class's own scope. */
 export async function plansOfClass(s: Session, cls: Obj): Promise<Obj[]> {
-  const cluster = isClusterScoped(cls);
-  const { items } = await s.api.list<Obj>(
-    cluster ? plans.cluster : plans.namespaced,
+  return (await plansOfClassIn(
+    catalogReader(s),
+    scopeOfEntry(cls),
+    cls.metadata.name ?? '',
     cls.metadata.namespace,
-    {
-      fieldSelector: `${cluster ? 'spec.clusterServiceClassRef.name' : 'spec.serviceClassRef.name'}=${cls.metadata.name}`,
-    },
-  );
-  return items;
+  )) as Obj[];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isObject } from '../pkg/json';
 import { CliError } from './errors';
 
 /** The parameter flags of provision and bind. */
@@ -8,7 +9,6 @@ export interface ParamArgs {
 }
 
 type JSONObject = Record<string, unknown>;
-const isObject = (v: unknown): v is JSONObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The JSON schema of the member at `path` in a parameters schema, when it declares one. */
 function schemaAt(schema: unknown, path: string[]): JSONObject | undefined {

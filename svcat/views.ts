@@ -1,12 +1,16 @@
+import { lastConditionState, type ConditionLike, type ResourceDefinition } from '../api-types';
+import { stringOf } from '../pkg/json';
+import { planReference, refName, scopeOf } from '../pkg/servicecatalog/references';
 import {
-  clusterServiceClassResource,
-  clusterServicePlanResource,
-  lastConditionState,
-  serviceClassResource,
-  servicePlanResource,
-  type ConditionLike,
-} from '../api-types';
-import { brokerOf, displayName, isClusterScoped, str, type CatalogNames, type Obj } from './catalog';
+  brokerOf,
+  classRefOf,
+  displayName,
+  isClusterScoped,
+  scopeOfEntry,
+  str,
+  type CatalogNames,
+  type Obj,
+} from './catalog';
 import { formatDetails, formatTable, formatTime, indentedYaml, section } from './output';
 
 /**
@@ -34,7 +38,7 @@ export function fullStatus(o: Obj): string {
 }
 
 const catalogStatus = (o: Obj) => (o.status?.removedFromBrokerCatalog ? 'Deprecated' : 'Active');
-const scopeOf = (o: Obj) => (isClusterScoped(o) ? 'cluster' : 'namespace');
+export const scopeName = (o: Obj) => (isClusterScoped(o) ? 'cluster' : 'namespace');
 
 /** The rows sorted as kubectl sorts: cluster-scoped first, then by namespace, then by name. */
 function byPlace<T extends Obj>(list: T[], name: (o: T) => string = displayName): T[] {
@@ -104,11 +108,8 @@ export function planTable(list: Obj[], names: CatalogNames, wide: boolean): Tabl
 }
 
 function planClassName(p: Obj, names: CatalogNames): string {
-  const cluster = isClusterScoped(p);
-  const ref = str(p, 'spec', cluster ? 'clusterServiceClassRef' : 'serviceClassRef', 'name') ?? '';
-  return (
-    names.get(cluster ? clusterServiceClassResource : serviceClassResource, p.metadata.namespace, ref) ?? ref
-  );
+  const ref = classRefOf(p);
+  return names.get(scopeOfEntry(p).class, p.metadata.namespace, ref) ?? ref;
 }
 
 /**
@@ -116,45 +117,20 @@ function planClassName(p: Obj, names: CatalogNames): string {
  * (external name, external id or Kubernetes name): the original printed Kubernetes names (UUIDs).
  */
 export function instanceOffering(i: Obj, names: CatalogNames): { cls: string; plan: string } {
-  // '' counts as unset, as Go clients send empty strings
-  const s = (k: string) => str(i, 'spec', k) || undefined;
-  const ref = (k: string) => str(i, 'spec', k, 'name') || undefined;
-  const ns = i.metadata.namespace;
-  const lookUp = (kind: typeof clusterServiceClassResource, name: string | undefined) =>
-    name === undefined ? undefined : names.get(kind, ns, name);
-  if (
-    s('clusterServiceClassExternalName') ||
-    s('clusterServiceClassExternalID') ||
-    s('clusterServiceClassName')
-  ) {
-    return {
-      cls:
-        s('clusterServiceClassExternalName') ??
-        lookUp(clusterServiceClassResource, ref('clusterServiceClassRef') ?? s('clusterServiceClassName')) ??
-        s('clusterServiceClassExternalID') ??
-        s('clusterServiceClassName') ??
-        '',
-      plan:
-        s('clusterServicePlanExternalName') ??
-        lookUp(clusterServicePlanResource, ref('clusterServicePlanRef') ?? s('clusterServicePlanName')) ??
-        s('clusterServicePlanExternalID') ??
-        s('clusterServicePlanName') ??
-        '',
-    };
-  }
+  const named = scopeOf(i);
+  if (!named) return { cls: '', plan: '' };
+  const { scope, style } = named;
+  const spec = planReference(i) as Record<string, unknown>;
+  const display = (field: string, refField: string, kind: ResourceDefinition) => {
+    const value = stringOf(spec[field]);
+    if (style === 'ExternalName' && value) return value;
+    // by id or Kubernetes name: the resolved object's external name, once the controller found it
+    const kubeName = refName(spec, refField) || (style === 'Name' ? value : '');
+    return names.get(kind, i.metadata.namespace, kubeName) ?? (value || kubeName);
+  };
   return {
-    cls:
-      s('serviceClassExternalName') ??
-      lookUp(serviceClassResource, ref('serviceClassRef') ?? s('serviceClassName')) ??
-      s('serviceClassExternalID') ??
-      s('serviceClassName') ??
-      '',
-    plan:
-      s('servicePlanExternalName') ??
-      lookUp(servicePlanResource, ref('servicePlanRef') ?? s('servicePlanName')) ??
-      s('servicePlanExternalID') ??
-      s('servicePlanName') ??
-      '',
+    cls: display(scope.classField(style), scope.classRefField, scope.class),
+    plan: display(scope.planField(style), scope.planRefField, scope.plan),
   };
 }
 
@@ -225,7 +201,7 @@ export function describeBroker(b: Obj, offered: Obj[]): string {
   return (
     formatDetails([
       ['Name', b.metadata.name],
-      ['Scope', scopeOf(b)],
+      ['Scope', scopeName(b)],
       ['Namespace', b.metadata.namespace],
       ['URL', str(b, 'spec', 'url')],
       ['Status', fullStatus(b)],
@@ -248,7 +224,7 @@ export function describeClass(c: Obj, offered: Obj[]): string {
   return (
     formatDetails([
       ['Name', displayName(c)],
-      ['Scope', scopeOf(c)],
+      ['Scope', scopeName(c)],
       ['Namespace', c.metadata.namespace],
       ['Description', str(c, 'spec', 'description') ?? ''],
       ['Kubernetes Name', c.metadata.name],
@@ -279,7 +255,7 @@ export function describePlan(p: Obj, cls: Obj | undefined, instances: Obj[], sho
   return (
     formatDetails([
       ['Name', displayName(p)],
-      ['Scope', scopeOf(p)],
+      ['Scope', scopeName(p)],
       ['Namespace', p.metadata.namespace],
       ['Description', str(p, 'spec', 'description') ?? ''],
       ['Kubernetes Name', p.metadata.name],

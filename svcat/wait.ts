@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDuration } from '../pkg/flags';
+import { parseDuration } from '../pkg/time';
 import type { Obj } from './catalog';
 import { CliError } from './errors';
 
@@ -18,11 +18,10 @@ export interface WaitOptions {
 }
 
 function duration(flag: string, value: string): number {
-  try {
-    return parseDuration(value);
-  } catch {
+  const ms = parseDuration(value);
+  if (ms === undefined)
     throw new CliError(`invalid --${flag} "${value}": want a duration such as 30s, 5m or 1h`);
-  }
+  return ms;
 }
 
 /** The wait flags checked; undefined without --wait. */

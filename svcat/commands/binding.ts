@@ -1,10 +1,6 @@
-import {
-  clusterServicePlanResource,
-  serviceBindingResource,
-  serviceInstanceResource,
-  servicePlanResource,
-} from '../../api-types';
-import { str, type Obj } from '../catalog';
+import { serviceBindingResource, serviceInstanceResource } from '../../api-types';
+import { refName, scopeOf } from '../../pkg/servicecatalog/references';
+import type { Obj } from '../catalog';
 import { CliError } from '../errors';
 import { parseParameters, parseParametersFrom, type ParamArgs } from '../parameters';
 import type { GlobalArgs, Session } from '../session';
@@ -23,11 +19,9 @@ export interface BindArgs extends GlobalArgs, ParamArgs, WaitArgs {
 
 /** The plan the instance is on, for its binding parameter schema; undefined before it is resolved. */
 async function planOf(s: Session, instance: Obj): Promise<Obj | undefined> {
-  const cluster = str(instance, 'spec', 'clusterServicePlanRef', 'name');
-  const namespaced = str(instance, 'spec', 'servicePlanRef', 'name');
-  if (cluster) return s.api.get<Obj>(clusterServicePlanResource, undefined, cluster);
-  if (namespaced) return s.api.get<Obj>(servicePlanResource, instance.metadata.namespace, namespaced);
-  return undefined;
+  const scope = scopeOf(instance)?.scope;
+  const plan = scope && refName(instance.spec, scope.planRefField);
+  return plan ? s.api.get<Obj>(scope.plan, instance.metadata.namespace, plan) : undefined;
 }
 
 /** Creates a ServiceBinding (named after the instance unless --name) whose Secret gets the credentials. */

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parseDuration } from '../../pkg/flags';
-import { brokers, classes, findOne, isClusterScoped, kindOf, type Obj, type Scope } from '../catalog';
+import { parseDuration } from '../../pkg/time';
+import { clusterScope, namespacedScope } from '../../pkg/servicecatalog/references';
+import { brokers, classes, findOne, kindOf, type Obj, type Scope } from '../catalog';
 import { CliError } from '../errors';
 import { formatDetails, formatTable } from '../output';
 import type { GlobalArgs, Session } from '../session';
-import { classTable, fullStatus } from '../views';
+import { classTable, fullStatus, scopeName } from '../views';
 import { untilGone, untilReady, waitOptions, type WaitArgs } from '../wait';
 import { modify, waitOn, whereOf, write } from './shared';
 
@@ -43,11 +44,8 @@ function brokerSpec(a: RegisterArgs, namespace: string): Record<string, unknown>
   if (a.relistDuration !== undefined) {
     if (behavior === 'manual')
       throw new CliError('--relist-duration goes with --relist-behavior duration, not manual');
-    try {
-      parseDuration(a.relistDuration);
-    } catch {
+    if (parseDuration(a.relistDuration) === undefined)
       throw new CliError(`invalid --relist-duration "${a.relistDuration}": want a duration such as 15m`);
-    }
   }
   // a cluster-scoped broker's secret is in the namespace given (-n or the context's)
   const secretRef = (name: string) => (a.scope === 'cluster' ? { namespace, name } : { name });
@@ -72,7 +70,7 @@ function brokerSpec(a: RegisterArgs, namespace: string): Record<string, unknown>
 function brokerDetails(b: Obj): string {
   return formatDetails([
     ['Name', b.metadata.name],
-    ['Scope', isClusterScoped(b) ? 'cluster' : 'namespace'],
+    ['Scope', scopeName(b)],
     ['Namespace', b.metadata.namespace],
     ['URL', b.spec?.url as string | undefined],
     ['Status', fullStatus(b)],
@@ -82,7 +80,7 @@ function brokerDetails(b: Obj): string {
 /** Creates a broker: a ServiceBroker in the namespace, or a ClusterServiceBroker with --scope cluster. */
 export async function register(s: Session, a: RegisterArgs): Promise<void> {
   const wait = waitOptions(a);
-  const kind = a.scope === 'cluster' ? brokers.cluster : brokers.namespaced;
+  const kind = brokers.of(a.scope === 'cluster' ? clusterScope : namespacedScope);
   const namespace = a.scope === 'cluster' ? undefined : s.namespace;
   let broker = await s.api.create<Obj>(kind, {
     metadata: { name: a.name, ...(namespace ? { namespace } : {}) },

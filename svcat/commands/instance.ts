@@ -1,5 +1,14 @@
 import { serviceInstanceResource } from '../../api-types';
-import { CatalogNames, classes, findOne, findPlan, isClusterScoped, type Obj, type Scope } from '../catalog';
+import {
+  CatalogNames,
+  classes,
+  findOne,
+  findPlan,
+  isClusterScoped,
+  scopeOfEntry,
+  type Obj,
+  type Scope,
+} from '../catalog';
 import { parseParameters, parseParametersFrom, type ParamArgs } from '../parameters';
 import type { GlobalArgs, Session } from '../session';
 import { describeInstance } from '../views';
@@ -37,11 +46,10 @@ export async function provision(s: Session, a: ProvisionArgs): Promise<void> {
     : await findPlan(s, { className: a.class, planName: a.plan, where });
   const parameters = parseParameters(a, plan.spec?.instanceCreateParameterSchema);
   const parametersFrom = parseParametersFrom(a);
-  const cluster = isClusterScoped(cls);
-  const [c, p] = cluster ? ['clusterServiceClass', 'clusterServicePlan'] : ['serviceClass', 'servicePlan'];
+  const scope = scopeOfEntry(cls);
   const reference = a.kubeName
-    ? { [`${c}Name`]: cls.metadata.name, [`${p}Name`]: plan.metadata.name }
-    : { [`${c}ExternalName`]: a.class, [`${p}ExternalName`]: a.plan };
+    ? { [scope.classField('Name')]: cls.metadata.name, [scope.planField('Name')]: plan.metadata.name }
+    : { [scope.classField('ExternalName')]: a.class, [scope.planField('ExternalName')]: a.plan };
   let instance = await s.api.create<Obj>(serviceInstanceResource, {
     metadata: { name: a.name, namespace: s.namespace },
     spec: {

@@ -8,7 +8,8 @@ import {
   classOfPlan,
   findOne,
   findPlan,
-  isClusterScoped,
+  classRefOf,
+  scopeOfEntry,
   keyOf,
   kindOf,
   listScoped,
@@ -171,10 +172,7 @@ export async function marketplace(s: Session, a: ScopeArgs & OutputArgs): Promis
   const [cls, pls] = await Promise.all([listScoped(s, classes, where), listScoped(s, plans, where)]);
   const offered = new Map<string, Obj[]>();
   for (const p of pls) {
-    const key = keyOf(
-      p.metadata.namespace,
-      str(p, 'spec', isClusterScoped(p) ? 'clusterServiceClassRef' : 'serviceClassRef', 'name') ?? '',
-    );
+    const key = keyOf(p.metadata.namespace, classRefOf(p));
     offered.set(key, [...(offered.get(key) ?? []), p]);
   }
   const offerings = cls.map((c) => ({
@@ -197,14 +195,10 @@ export interface DescribeArgs extends ScopeArgs {
 
 export async function describeBrokerCmd(s: Session, a: DescribeArgs): Promise<void> {
   const b = await findOne(s, brokers, a.name, whereOf(s, a), true);
-  const cluster = isClusterScoped(b);
-  const { items } = await s.api.list<Obj>(
-    cluster ? classes.cluster : classes.namespaced,
-    b.metadata.namespace,
-    {
-      fieldSelector: `${cluster ? 'spec.clusterServiceBrokerName' : 'spec.serviceBrokerName'}=${b.metadata.name}`,
-    },
-  );
+  const scope = scopeOfEntry(b);
+  const { items } = await s.api.list<Obj>(scope.class, b.metadata.namespace, {
+    fieldSelector: `spec.${scope.brokerNameField}=${b.metadata.name}`,
+  });
   write(describeBroker(b, items));
 }
 
@@ -216,12 +210,12 @@ export async function describeClassCmd(s: Session, a: DescribeArgs): Promise<voi
 export async function describePlanCmd(s: Session, a: DescribeArgs): Promise<void> {
   const named = a.kubeName ? { planName: a.name } : splitPlanName(a.name);
   const { plan } = await findPlan(s, { ...named, where: whereOf(s, a), byKubeName: a.kubeName });
-  const cluster = isClusterScoped(plan);
+  const scope = scopeOfEntry(plan);
   const [cls, instances] = await Promise.all([
     classOfPlan(s, plan),
     s.api
       .list<Obj>(serviceInstanceResource, plan.metadata.namespace, {
-        fieldSelector: `${cluster ? 'spec.clusterServicePlanRef.name' : 'spec.servicePlanRef.name'}=${plan.metadata.name}`,
+        fieldSelector: `spec.${scope.planRefField}.name=${plan.metadata.name}`,
       })
       .then((l) => l.items),
   ]);

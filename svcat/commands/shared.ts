@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { ResourceDefinition } from '../../api-types';
 import { FINALIZER } from '../../pkg/servicecatalog/constants';
-import { isConflict } from '../../pkg/kube/client';
+import { retryOnConflict } from '../../pkg/kube/client';
 import { describeWhere, type Obj, type Scope, type Where } from '../catalog';
 import { suggestions } from '../suggest';
 import { CliError } from '../errors';
@@ -75,8 +75,8 @@ export async function getNamed(
 }
 
 /**
- * Reads the object and writes `change(latest)` with its resourceVersion, again on a conflict
- * (someone else wrote in between), as kubectl's edit-style commands do.
+ * Writes `change(o)` with o's resourceVersion; on a conflict (someone else wrote in between)
+ * reads the object again and retries, as kubectl's edit-style commands do.
  */
 export async function modify(
   s: Session,
@@ -84,17 +84,12 @@ export async function modify(
   o: Obj,
   change: (latest: Obj) => Obj,
 ): Promise<Obj> {
-  let latest = o;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await s.api.update<Obj>(kind, change(latest));
-    } catch (e) {
-      if (!isConflict(e) || attempt >= 5) throw e;
-      const again = await s.api.get<Obj>(kind, o.metadata.namespace, o.metadata.name ?? '');
-      if (!again) throw new CliError(`${kind.kind} "${o.metadata.name}" was deleted meanwhile`);
-      latest = again;
-    }
-  }
+  return retryOnConflict(async (attempt) => {
+    const latest =
+      attempt === 0 ? o : await s.api.get<Obj>(kind, o.metadata.namespace, o.metadata.name ?? '');
+    if (!latest) throw new CliError(`${kind.kind} "${o.metadata.name}" was deleted meanwhile`);
+    return s.api.update<Obj>(kind, change(latest));
+  });
 }
 
 /**
