@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import {
   clusterServiceBrokerResource,
+  clusterServiceClassResource,
   serviceBrokerResource,
   serviceInstanceResource,
   type ServiceInstance,
@@ -602,7 +603,13 @@ describe('brokers and classes', () => {
         'my-queue               scripted   A pretend message queue, provisioned asynchronously.',
       ),
     );
-    expect((await out('get', 'class', 'my-queue', '-o', 'json')).length).toBeGreaterThan(0);
+    // the same service of the same broker, under a name of its own
+    const copy = await stack.api.get(clusterServiceClassResource, undefined, 'my-queue');
+    expect(copy?.spec).toMatchObject({
+      externalName: 'my-queue',
+      externalID: '8a4e2c71-1b3d-4f5a-8c9e-2d7f0a6b3c11',
+      clusterServiceBrokerName: 'scripted',
+    });
   });
 });
 
