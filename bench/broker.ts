@@ -10,7 +10,7 @@ import {
   startServiceBrokerController,
 } from '../controller-manager/controllers/broker';
 import { inProcessControllerManager } from '../hack/lib/controller-manager';
-import { waitFor } from '../hack/lib/etcd';
+import { waitFor } from '../pkg/wait';
 import { keyOf, type SharedInformer } from '../pkg/kube/informers';
 import { createLogger } from '../pkg/logging';
 import { createRegistry } from '../pkg/metrics';

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEtcd, waitFor, type EtcdProcess } from '../hack/lib/etcd';
+import { startEtcd, type EtcdProcess } from '../hack/lib/etcd';
+import { waitFor } from '../pkg/wait';
 import { adminToken } from '../hack/lib/kubeconfig';
 import { assertAlive, startAPIServerProcess, waitReady, type APIServerProcess } from '../hack/lib/stack';
 import {

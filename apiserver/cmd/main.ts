@@ -61,6 +61,7 @@ async function run(opts: Options) {
 
 runProcess({
   name: 'catalog-apiserver',
+  version,
   summary: 'Serves servicecatalog.k8s.io/v1beta1 from etcd, as a Kubernetes aggregated API.',
   flags: flagSpecs,
   parse: parseOptions,

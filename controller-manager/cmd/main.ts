@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { version } from '../../package.json';
 import { runProcess } from '../../pkg/cmd';
 import { KubeClient } from '../../pkg/kube/client';
 import { createLogger } from '../../pkg/logging';
@@ -30,6 +31,7 @@ async function run(opts: Options) {
 
 runProcess({
   name: 'catalog-controller-manager',
+  version,
   summary:
     'Runs the Service Catalog controllers: brokers, classes and plans, instances and bindings, against an Open Service Broker.',
   flags: flagSpecs,

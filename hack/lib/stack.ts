@@ -3,7 +3,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, waitFor } from './etcd';
+import { freePort } from '../../pkg/net';
+import { waitFor } from '../../pkg/wait';
 import { kubeconfig, writeAdminTokenFile } from './kubeconfig';
 
 /**

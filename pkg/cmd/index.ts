@@ -51,16 +51,21 @@ export function servingOptions(f: FlagValues, hosts: string[]): ServingOptions {
 }
 
 /**
- * The life of a process: flags (--help prints usage; a bad flag is one line and exit 2), run, and
- * on SIGTERM/SIGINT the stop function `run` returned, then exit 0.
+ * The life of a process: flags (--help prints usage, --version the version; a bad flag is one line
+ * and exit 2), run, and on SIGTERM/SIGINT the stop function `run` returned, then exit 0.
  */
 export function runProcess<O>(p: {
   name: string;
+  version: string;
   summary: string;
   flags: Record<string, FlagSpec>;
   parse(argv: string[]): O | undefined;
   run(opts: O): Promise<{ log: Logger; stop(): Promise<void> }>;
 }): void {
+  if (process.argv.slice(2).includes('--version')) {
+    process.stdout.write(`${p.name} ${p.version}\n`);
+    return;
+  }
   let opts: O | undefined;
   try {
     opts = p.parse(process.argv.slice(2));

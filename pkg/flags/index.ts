@@ -81,6 +81,6 @@ export function usage(command: string, summary: string, specs: Record<string, Fl
     lines.push(`  --${name} ${spec.type === 'boolean' ? '' : spec.type}`.trimEnd());
     lines.push(`        ${spec.description}${def}`);
   }
-  lines.push('  -h, --help', '        Show this help.');
+  lines.push('  -h, --help', '        Show this help.', '  --version', '        Print the version and exit.');
   return lines.join('\n');
 }
