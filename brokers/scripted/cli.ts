@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { FlagError, parseFlags, usage, type FlagSpec } from '../../pkg/flags';
+import { version } from '../../package.json';
+import { runProcess } from '../../pkg/cmd';
+import { FlagError, parseFlags, type FlagSpec } from '../../pkg/flags';
 import { createLogger } from '../../pkg/logging';
 import type { BrokerAuth } from '../../pkg/osb';
 import { defaultScripts, loadCatalog } from './catalog';
@@ -34,61 +36,61 @@ function authFrom(f: Record<string, unknown>): BrokerAuth | undefined {
   return username !== undefined ? { basic: { username, password: password as string } } : undefined;
 }
 
-async function main(): Promise<void> {
-  const log = createLogger('scripted-broker');
-  let flags: ReturnType<typeof parseFlags>;
-  let auth: BrokerAuth | undefined;
-  try {
-    flags = parseFlags(process.argv.slice(2), flagSpecs);
-    auth = authFrom(flags);
-    if ((flags['tls-cert-file'] === undefined) !== (flags['tls-key-file'] === undefined)) {
-      throw new FlagError('--tls-cert-file and --tls-key-file go together');
-    }
-  } catch (e) {
-    process.stderr.write(
-      `scripted-broker: ${(e as Error).message}\n${e instanceof FlagError ? 'Run with --help for usage.\n' : ''}`,
-    );
-    process.exit(2);
-  }
-  if (flags.help) {
-    process.stdout.write(
-      `${usage(
-        'scripted-broker',
-        'An Open Service Broker (API 2.17) that keeps instances and bindings in memory and journals every request.\n' +
-          'Without a script it behaves: provision 201 with a dashboard_url, bind 201 with credentials, deletes 200\n' +
-          '(410 when unknown); the default catalog\'s "async" plan answers 202 and succeeds on the second poll.',
-        flagSpecs,
-      )}\n`,
-    );
-    return;
-  }
+interface Options {
+  catalog: string;
+  auth?: BrokerAuth;
+  port: number;
+  host: string;
+  tls?: { cert: string; key: string };
+}
+
+function parse(argv: string[]): Options | undefined {
+  const flags = parseFlags(argv, flagSpecs);
+  if (flags.help) return undefined;
   const tlsCert = flags['tls-cert-file'] as string | undefined;
   const tlsKey = flags['tls-key-file'] as string | undefined;
-  const broker = await startScriptedBroker({
-    catalog: loadCatalog(flags.catalog as string),
-    // The default catalog's async plan is asynchronous only through its scripts.
-    scripts: flags.catalog === 'default' ? defaultScripts() : [],
-    auth,
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new FlagError('--tls-cert-file and --tls-key-file go together');
+  }
+  return {
+    catalog: flags.catalog as string,
+    auth: authFrom(flags),
     port: flags.port as number,
     host: flags.host as string,
     tls:
       tlsCert && tlsKey
         ? { cert: readFileSync(tlsCert, 'utf8'), key: readFileSync(tlsKey, 'utf8') }
         : undefined,
-  });
-  log.info({ url: broker.url }, 'scripted broker listening');
-  const shutdown = (signal: string) => {
-    log.info({ signal, requests: broker.journal.length, violations: broker.violations() }, 'shutting down');
-    broker.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((e) => {
-  process.stderr.write(`scripted-broker: ${(e as Error).message}\n`);
-  process.exit(1);
+runProcess({
+  name: 'scripted-broker',
+  version,
+  summary:
+    'An Open Service Broker (API 2.17) that keeps instances and bindings in memory and journals every request.\n' +
+    'Without a script it behaves: provision 201 with a dashboard_url, bind 201 with credentials, deletes 200\n' +
+    '(410 when unknown); the default catalog\'s "async" plan answers 202 and succeeds on the second poll.',
+  flags: flagSpecs,
+  parse,
+  async run(o) {
+    const log = createLogger('scripted-broker');
+    const broker = await startScriptedBroker({
+      catalog: loadCatalog(o.catalog),
+      // The default catalog's async plan is asynchronous only through its scripts.
+      scripts: o.catalog === 'default' ? defaultScripts() : [],
+      auth: o.auth,
+      port: o.port,
+      host: o.host,
+      tls: o.tls,
+    });
+    log.info({ url: broker.url }, 'scripted broker listening');
+    return {
+      log,
+      async stop() {
+        log.info({ requests: broker.journal.length, violations: broker.violations() }, 'stopping');
+        await broker.stop();
+      },
+    };
+  },
 });

@@ -39,7 +39,10 @@ export interface ScriptedBroker {
    */
   reset(): void;
   stop(): Promise<void>;
-  /** Every violation of every journalled request; a well-behaved platform leaves this empty. */
+  /**
+   * Every violation of every journalled request: of the spec (refused with 400) and of the
+   * Kubernetes profile (served). A well-behaved platform leaves this empty.
+   */
   violations(): Violation[];
   /** Journal entries of one endpoint (optionally for one instance/binding). */
   requests(endpoint: Endpoint, filter?: { instanceId?: string; bindingId?: string }): JournalEntry[];
@@ -147,6 +150,7 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
       instanceId: params.instance_id,
       bindingId: params.binding_id,
       violations: [],
+      profileDeviations: [],
     };
     journal.push(entry);
     return entry;
@@ -175,7 +179,8 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
     }
 
     const v = entry.violations;
-    const identity = headerViolations(entry.headers, v);
+    const profile = entry.profileDeviations;
+    const identity = headerViolations(entry.headers, v, profile);
     entry.originatingIdentity = identity;
     if (typeof rawBody === 'string' && rawBody !== '') {
       try {
@@ -198,12 +203,12 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
         break;
       case 'provision':
         acceptsIncompleteViolations(q, v);
-        provisionViolations(body, catalog, identity, v);
+        provisionViolations(body, catalog, identity, v, profile);
         entry.planId = nonEmptyString(bodyObj.plan_id);
         break;
       case 'update':
         acceptsIncompleteViolations(q, v);
-        updateViolations(body, catalog, instance, identity, v);
+        updateViolations(body, catalog, instance, identity, v, profile);
         entry.planId = nonEmptyString(bodyObj.plan_id) ?? instance?.planId;
         break;
       case 'deprovision':
@@ -229,7 +234,7 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
         acceptsIncompleteViolations(q, v);
         const predecessorId = nonEmptyString(bodyObj.predecessor_binding_id);
         const predecessor = predecessorId === undefined ? undefined : model.binding(iid, predecessorId);
-        bindViolations(body, catalog, instance, predecessor, identity, v);
+        bindViolations(body, catalog, instance, predecessor, identity, v, profile);
         entry.planId = nonEmptyString(bodyObj.plan_id);
         break;
       }
@@ -346,13 +351,10 @@ export async function startScriptedBroker(opts: ScriptedBrokerOptions = {}): Pro
     },
     violations: () =>
       journal.flatMap((e) =>
-        e.violations.map((message) => ({
-          seq: e.seq,
-          method: e.method,
-          path: e.path,
-          endpoint: e.endpoint,
-          message,
-        })),
+        [
+          ...e.violations.map((message) => ({ message, refused: true })),
+          ...e.profileDeviations.map((message) => ({ message, refused: false })),
+        ].map((v) => ({ seq: e.seq, method: e.method, path: e.path, endpoint: e.endpoint, ...v })),
       ),
     requests: (endpoint, filter = {}) =>
       journal.filter(

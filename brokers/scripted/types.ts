@@ -121,8 +121,13 @@ export interface JournalEntry {
   originatingIdentity?: { platform: string; value: unknown };
   /** The status answered; undefined while the answer is pending. */
   status?: number;
-  /** What a strict broker found wrong with the request (the platform's fault). */
+  /** What the spec forbids in the request: it was refused with 400 (the platform's fault). */
   violations: string[];
+  /**
+   * Where the request falls short of what the Kubernetes profile asks of a platform (request
+   * identity, context, originating identity): served, as platforms other than Kubernetes send none.
+   */
+  profileDeviations: string[];
 }
 
 export interface Violation {
@@ -131,6 +136,8 @@ export interface Violation {
   path: string;
   endpoint?: Endpoint;
   message: string;
+  /** Whether the request was refused for it (the spec's rules) or served (the Kubernetes profile's). */
+  refused: boolean;
 }
 
 export type InstanceState = 'provisioning' | 'provisioned' | 'updating' | 'deprovisioning';

@@ -4,7 +4,10 @@ import { isObject } from '../../pkg/json';
 
 /**
  * The checks of a strict broker on what a platform sends: each problem is a sentence naming the
- * rule broken (spec.md / profile.md), collected rather than stopping at the first.
+ * rule broken, collected rather than stopping at the first. What the spec requires goes to `out`
+ * (the request is refused); what only the Kubernetes profile asks of a platform (the optional
+ * request identity, context and originating identity, and their Kubernetes contents) goes to
+ * `profile`: the request is served, as other platforms send none of it, and the journal tells.
  */
 
 const MIN_VERSION = [2, 13];
@@ -33,9 +36,10 @@ export interface DecodedIdentity {
 export function headerViolations(
   headers: Record<string, string>,
   out: string[],
+  profile: string[],
 ): DecodedIdentity | undefined {
   if (!nonEmpty(headers['x-broker-api-request-identity']?.trim())) {
-    out.push('missing X-Broker-API-Request-Identity header');
+    profile.push('missing X-Broker-API-Request-Identity header');
   }
   const raw = headers['x-broker-api-originating-identity'];
   if (raw === undefined) return undefined;
@@ -54,21 +58,21 @@ export function headerViolations(
     return undefined;
   }
   if (platform !== 'kubernetes') {
-    out.push(`X-Broker-API-Originating-Identity platform "${platform}" is not "kubernetes"`);
+    profile.push(`X-Broker-API-Originating-Identity platform "${platform}" is not "kubernetes"`);
   }
   if (!isObject(value)) {
     out.push('X-Broker-API-Originating-Identity value is not a JSON object');
   } else {
-    if (!nonEmpty(value.username)) out.push('X-Broker-API-Originating-Identity lacks username');
-    if (typeof value.uid !== 'string') out.push('X-Broker-API-Originating-Identity lacks uid');
+    if (!nonEmpty(value.username)) profile.push('X-Broker-API-Originating-Identity lacks username');
+    if (typeof value.uid !== 'string') profile.push('X-Broker-API-Originating-Identity lacks uid');
     if (!Array.isArray(value.groups) || !value.groups.every((g) => typeof g === 'string')) {
-      out.push('X-Broker-API-Originating-Identity groups must be an array of strings');
+      profile.push('X-Broker-API-Originating-Identity groups must be an array of strings');
     }
     if (
       !isObject(value.extra) ||
       !Object.values(value.extra).every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))
     ) {
-      out.push('X-Broker-API-Originating-Identity extra must be a map of string arrays');
+      profile.push('X-Broker-API-Originating-Identity extra must be a map of string arrays');
     }
   }
   return { platform, value };
@@ -88,19 +92,25 @@ function contextViolations(
   required: Array<'clusterid' | 'instance_name'>,
   identity: DecodedIdentity | undefined,
   out: string[],
+  profile: string[],
 ): void {
+  if (context === undefined) {
+    profile.push('context is required');
+    return;
+  }
   if (!isObject(context)) {
     out.push('context must be an object');
     return;
   }
   if (context.platform !== 'kubernetes')
-    out.push(`context.platform must be "kubernetes", not ${JSON.stringify(context.platform)}`);
-  if (!nonEmpty(context.namespace)) out.push('context.namespace must be a non-empty string');
+    profile.push(`context.platform must be "kubernetes", not ${JSON.stringify(context.platform)}`);
+  if (!nonEmpty(context.namespace)) profile.push('context.namespace must be a non-empty string');
   for (const key of required) {
-    if (!nonEmpty(context[key])) out.push(`context.${key} must be a non-empty string`);
+    if (!nonEmpty(context[key])) profile.push(`context.${key} must be a non-empty string`);
   }
   for (const key of ['namespace_annotations', 'instance_annotations']) {
-    if (context[key] !== undefined && !isObject(context[key])) out.push(`context.${key} must be an object`);
+    if (context[key] !== undefined && !isObject(context[key]))
+      profile.push(`context.${key} must be an object`);
   }
   if (identity && context.platform !== identity.platform) {
     out.push('X-Broker-API-Originating-Identity platform must equal context.platform');
@@ -139,6 +149,7 @@ export function provisionViolations(
   catalog: CatalogIndex,
   identity: DecodedIdentity | undefined,
   out: string[],
+  profile: string[],
 ): void {
   if (!isObject(body)) {
     out.push('body must be a JSON object');
@@ -148,8 +159,7 @@ export function provisionViolations(
   if (!nonEmpty(body.organization_guid))
     out.push('organization_guid is required (deprecated, still REQUIRED)');
   if (!nonEmpty(body.space_guid)) out.push('space_guid is required (deprecated, still REQUIRED)');
-  if (body.context === undefined) out.push('context is required');
-  else contextViolations(body.context, ['clusterid', 'instance_name'], identity, out);
+  contextViolations(body.context, ['clusterid', 'instance_name'], identity, out, profile);
   optionalObject(body, 'parameters', out);
   maintenanceInfoViolations(body, out);
 }
@@ -160,6 +170,7 @@ export function updateViolations(
   instance: InstanceRecord | undefined,
   identity: DecodedIdentity | undefined,
   out: string[],
+  profile: string[],
 ): void {
   if (!isObject(body)) {
     out.push('body must be a JSON object');
@@ -176,7 +187,7 @@ export function updateViolations(
     }
   }
   if (body.context !== undefined)
-    contextViolations(body.context, ['clusterid', 'instance_name'], identity, out);
+    contextViolations(body.context, ['clusterid', 'instance_name'], identity, out, profile);
   optionalObject(body, 'parameters', out);
   optionalObject(body, 'previous_values', out);
   maintenanceInfoViolations(body, out);
@@ -208,6 +219,7 @@ export function bindViolations(
   predecessor: BindingRecord | undefined,
   identity: DecodedIdentity | undefined,
   out: string[],
+  profile: string[],
 ): void {
   if (!isObject(body)) {
     out.push('body must be a JSON object');
@@ -222,8 +234,7 @@ export function bindViolations(
   if (instance && nonEmpty(body.plan_id) && body.plan_id !== instance.planId) {
     out.push(`plan_id ${body.plan_id} is not the instance's (${instance.planId})`);
   }
-  if (body.context === undefined) out.push('context is required');
-  else contextViolations(body.context, ['clusterid'], identity, out);
+  contextViolations(body.context, ['clusterid'], identity, out, profile);
   optionalObject(body, 'bind_resource', out);
   optionalObject(body, 'parameters', out);
   if (body.app_guid !== undefined && !nonEmpty(body.app_guid))
