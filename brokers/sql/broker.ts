@@ -171,12 +171,18 @@ export class SqlBroker {
     return this.engines.get(name)!;
   }
 
-  /** The plan of a request's ids; 400 when this broker does not offer it. */
-  private plan(serviceId: string, planId: string): PlanSpec {
+  /** The engine of a request's service_id; 400 when this broker does not offer it. */
+  private offering(serviceId: string): EngineName {
     const engine = ENGINES.find((e) => IDS[e].serviceId === serviceId);
     if (!engine || !this.engines.has(engine)) {
       throw badRequest([`service_id ${serviceId} is not a service offering of this broker`]);
     }
+    return engine;
+  }
+
+  /** The plan of a request's ids; 400 when this broker does not offer it. */
+  private plan(serviceId: string, planId: string): PlanSpec {
+    this.offering(serviceId);
     const plan = PLANS.get(planId);
     if (!plan || plan.serviceId !== serviceId) {
       throw badRequest([`plan_id ${planId} is not a plan of service offering ${serviceId}`]);
@@ -400,13 +406,10 @@ export class SqlBroker {
   async update(id: string, body: unknown, query: unknown): Promise<Answer> {
     if (!valid.mutateQuery(query)) throw badRequest(valid.mutateQuery.problems(query));
     if (!valid.update(body)) throw badRequest(valid.update.problems(body));
+    this.offering(body.service_id);
     const r = this.instances.get(id);
-    if (!r || r.state === 'deprovisioned') {
-      this.plan(body.service_id, body.plan_id ?? PLANS.values().next().value!.id);
-      throw notFound('The Service Instance');
-    }
+    if (!r || r.state === 'deprovisioned') throw notFound('The Service Instance');
     if (body.service_id !== r.serviceId) {
-      this.plan(body.service_id, r.planId);
       throw badRequest([`service_id ${body.service_id} is not the Service Instance's (${r.serviceId})`]);
     }
     const plan = this.plan(body.service_id, body.plan_id ?? r.planId);
