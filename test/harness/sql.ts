@@ -27,6 +27,8 @@ export const uid = (what: string) => `${what}-${randomUUID()}`;
 
 export interface TestBroker {
   url: string;
+  /** Where its dedicated servers keep their data. */
+  dataDir: string;
   username: string;
   password: string;
   running: RunningSqlBroker;
@@ -73,6 +75,7 @@ export async function startTestBroker(
   });
   const t: TestBroker = {
     url,
+    dataDir,
     username,
     password,
     get running() {
