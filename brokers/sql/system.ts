@@ -32,7 +32,13 @@ export async function serverUser(name: string): Promise<SystemUser | undefined> 
 /** A directory owned by the server's user, readable by it alone. */
 export async function serverDirectory(dir: string, user: SystemUser | undefined): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (user) await chown(dir, user.uid, user.gid);
+  if (!user) return;
+  await chown(dir, user.uid, user.gid);
+  await run('test', ['-w', dir], { user, cwd: '/' }).catch(() => {
+    throw new Error(
+      `the system user ${user.name} cannot reach ${dir}: the broker's --data-dir and every directory above it must be open to others (o+x)`,
+    );
+  });
 }
 
 function spawnOptions(user: SystemUser | undefined, cwd: string) {

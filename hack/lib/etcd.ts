@@ -10,8 +10,11 @@ export interface EtcdProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a single-member etcd on free loopback ports with its data in dataDir. */
-export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
+/**
+ * Starts a single-member etcd on free loopback ports with its data in dataDir; `detached`: in a
+ * process group of its own (see ProcessOptions in stack.ts).
+ */
+export async function startEtcd(dataDir: string, o: { detached?: boolean } = {}): Promise<EtcdProcess> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const [client, peer] = [await freePort(), await freePort()];
   const endpoint = `http://127.0.0.1:${client}`;
@@ -29,7 +32,7 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
       '--logger=zap',
       '--log-level=error',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: o.detached },
   );
   let exited = false;
   proc.once('exit', () => (exited = true));

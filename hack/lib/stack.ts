@@ -46,6 +46,13 @@ interface ProcessOptions {
   log?: string;
   /** Node flags before the script: V8 settings. */
   nodeFlags?: string[];
+  /** Variables over this process's environment (secrets, kept out of the command line). */
+  env?: Record<string, string>;
+  /**
+   * In a process group of its own, so that the terminal's Ctrl-C reaches only its starter, which
+   * stops the processes in order (`make run`).
+   */
+  detached?: boolean;
 }
 
 function startNode(
@@ -58,8 +65,12 @@ function startNode(
   const out = opts.log === undefined ? 'inherit' : openSync(opts.log, 'a');
   const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), join(dist, ...script), ...args], {
     stdio: ['ignore', out, out],
-    env:
-      opts.log === undefined ? process.env : { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: {
+      ...process.env,
+      ...(opts.log === undefined ? {} : { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }),
+      ...opts.env,
+    },
+    detached: opts.detached,
   });
   // the child has its own copy
   if (typeof out === 'number') closeSync(out);
@@ -157,6 +168,35 @@ export async function startScriptedBrokerProcess(
     ['brokers', 'scripted', 'cli.js'],
     [`--port=${port}`, '--catalog=default'],
     o,
+  );
+  return { ...p, url: `http://127.0.0.1:${port}`, port };
+}
+
+/** The SQL broker (HTTP) on `port` (a free one unless given), with its password from the environment. */
+export async function startSqlBrokerProcess(
+  o: {
+    port?: number;
+    username: string;
+    password: string;
+    postgresUrl: string;
+    mariadbUrl: string;
+    dataDir: string;
+  } & ProcessOptions,
+): Promise<StackProcess & { url: string; port: number }> {
+  const port = o.port ?? (await freePort());
+  const p = startNode(
+    'catalog-sql-broker',
+    'the SQL broker',
+    ['brokers', 'sql', 'cli.js'],
+    [
+      '--bind-address=127.0.0.1',
+      `--port=${port}`,
+      `--username=${o.username}`,
+      `--postgres-url=${o.postgresUrl}`,
+      `--mariadb-url=${o.mariadbUrl}`,
+      `--data-dir=${o.dataDir}`,
+    ],
+    { ...o, env: { ...o.env, SQL_BROKER_PASSWORD: o.password } },
   );
   return { ...p, url: `http://127.0.0.1:${port}`, port };
 }
