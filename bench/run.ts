@@ -20,6 +20,7 @@ import {
 import { authOverhead } from './auth';
 import { brokerBench } from './broker';
 import { lifecycleBench } from './lifecycle';
+import { sqlBench } from './sql';
 import { heapUsedMB, log, ms, printTable, rssMB, type Row } from './lib';
 
 /**
@@ -142,6 +143,8 @@ async function main(): Promise<void> {
   rows.push(...(await brokerBench()));
   // the instance and binding controllers, the controller-manager in a process of its own
   rows.push(...(await lifecycleBench()));
+  // the SQL broker through the catalog, against the real PostgreSQL
+  rows.push(...(await sqlBench()));
   const seconds = (performance.now() - started) / 1000;
   rows.push({ scenario: 'total bench duration', figure: `${seconds.toFixed(0)} s` });
   // other work on the machine skews every figure: the load average says how much there was

@@ -181,6 +181,8 @@ export async function startSqlBrokerProcess(
     postgresUrl: string;
     mariadbUrl: string;
     dataDir: string;
+    /** --state-name; the broker's default when absent. */
+    stateName?: string;
   } & ProcessOptions,
 ): Promise<StackProcess & { url: string; port: number }> {
   const port = o.port ?? (await freePort());
@@ -195,6 +197,7 @@ export async function startSqlBrokerProcess(
       `--postgres-url=${o.postgresUrl}`,
       `--mariadb-url=${o.mariadbUrl}`,
       `--data-dir=${o.dataDir}`,
+      ...(o.stateName ? [`--state-name=${o.stateName}`] : []),
     ],
     { ...o, env: { ...o.env, SQL_BROKER_PASSWORD: o.password } },
   );
