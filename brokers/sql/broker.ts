@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../../pkg/logging';
-import type { Catalog, JSONObject, MaintenanceInfo } from '../../pkg/osb';
+import type { Catalog, JSONObject } from '../../pkg/osb';
 import { jsonEqual } from '../../pkg/json';
 import {
   DEDICATED_MAINTENANCE,
@@ -190,8 +190,8 @@ export class SqlBroker {
     return plan;
   }
 
-  private checkMaintenance(plan: PlanSpec, info: MaintenanceInfo | undefined): void {
-    if (!info) return;
+  private checkMaintenance(plan: PlanSpec, info: { version?: string } | undefined): void {
+    if (info?.version === undefined) return;
     const current = plan.dedicated ? DEDICATED_MAINTENANCE.version : undefined;
     if (info.version === current) return;
     throw new BrokerError(422, {

@@ -9,7 +9,15 @@ import Ajv, { type ErrorObject } from 'ajv';
 
 const NonEmpty = Type.String({ minLength: 1 });
 const JSONObject = Type.Record(Type.String(), Type.Unknown());
-const MaintenanceInfo = Type.Object({ version: NonEmpty, description: Type.Optional(Type.String()) });
+/**
+ * `version` is what the object is for, and an object without it asks for nothing: the Go client
+ * the OSB project generates from its OpenAPI document (used by osb-checker) sends `{}` for an unset
+ * maintenance_info, so an empty one counts as absent instead of malformed.
+ */
+const MaintenanceInfo = Type.Object({
+  version: Type.Optional(NonEmpty),
+  description: Type.Optional(Type.String()),
+});
 
 export const ProvisionBody = Type.Object({
   service_id: NonEmpty,
