@@ -770,10 +770,7 @@ export class SqlBroker {
           await this.engine(r.engine).dedicated.stop(r.server!);
         }),
     );
-    for (const e of this.engines.values()) {
-      await e.store.close();
-      await e.shared.close();
-    }
+    for (const e of this.engines.values()) await e.shared.close();
   }
 }
 

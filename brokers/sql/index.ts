@@ -1,11 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../pkg/logging';
 import { SqlBroker, type Engine } from './broker';
-import { MariaDBDedicated, MariaDBServer, MariaDBStateStore, mariadbConnection } from './mariadb';
+import { MariaDBDedicated, MariaDBServer, mariadbConnection, openMariaDBState } from './mariadb';
 import {
   PostgresDedicated,
   PostgresServer,
-  PostgresStateStore,
+  openPostgresState,
   postgresAddress,
   postgresBinDir,
 } from './postgres';
@@ -76,7 +76,7 @@ export async function startSqlBroker(o: SqlBrokerOptions): Promise<RunningSqlBro
       engines.push({
         name: 'postgresql',
         shared,
-        store: await PostgresStateStore.open(shared, o.stateName),
+        store: await openPostgresState(shared, o.stateName),
         dedicated: new PostgresDedicated(() => (binDir ??= postgresBinDir(o.postgresBinDir)), o.log),
       });
     }
@@ -87,7 +87,7 @@ export async function startSqlBroker(o: SqlBrokerOptions): Promise<RunningSqlBro
       engines.push({
         name: 'mariadb',
         shared,
-        store: await MariaDBStateStore.open(shared, o.stateName),
+        store: await openMariaDBState(shared, o.stateName),
         dedicated: new MariaDBDedicated(o.log),
       });
     }

@@ -5,14 +5,14 @@ import type { Logger } from '../../pkg/logging';
 import { freePort } from '../../pkg/net';
 import { waitFor } from '../../pkg/wait';
 import { DEDICATED_MAX_CONNECTIONS, type EngineName } from './catalog';
-import { newPassword, recordKey } from './names';
+import { credentials } from './credentials';
+import { newPassword } from './names';
+import { SqlStateStore } from './state';
 import { processRuns, run, runDetached, serverDirectory, serverUser } from './system';
 import type {
-  BindingRecord,
   DatabaseSpec,
   DedicatedServer,
   DedicatedServers,
-  InstanceRecord,
   Login,
   ServerAddress,
   SqlServer,
@@ -40,7 +40,7 @@ export function mariadbConnection(url: string): MariaDBConnection {
   };
 }
 
-const hostInURL = (host: string) => (host.includes(':') ? `[${host}]` : host);
+const DIALECT = { scheme: 'mysql', jdbc: 'mariadb', type: 'mariadb' };
 
 /** Logins may connect from anywhere: applications run wherever the platform puts them. */
 const ANY_HOST = '%';
@@ -160,21 +160,7 @@ export class MariaDBServer implements SqlServer {
   }
 
   credentials(spec: DatabaseSpec, login: Login): Record<string, string | number> {
-    const { host, port } = this.address;
-    const user = encodeURIComponent(login.username);
-    const password = encodeURIComponent(login.password);
-    const database = encodeURIComponent(spec.database);
-    return {
-      uri: `mysql://${user}:${password}@${hostInURL(host)}:${port}/${database}`,
-      jdbcUrl: `jdbc:mariadb://${hostInURL(host)}:${port}/${database}?user=${user}&password=${password}`,
-      host,
-      port,
-      database: spec.database,
-      username: login.username,
-      password: login.password,
-      type: 'mariadb',
-      provider: 'catalog-sql-broker',
-    };
+    return credentials(DIALECT, this.address, spec, login);
   }
 
   async ping(): Promise<void> {
@@ -187,62 +173,25 @@ export class MariaDBServer implements SqlServer {
 }
 
 /** The broker's records in a database of their own on the shared server. */
-export class MariaDBStateStore implements StateStore {
-  private constructor(
-    private readonly pool: mysql.Pool,
-    private readonly database: string,
-  ) {}
-
-  static async open(server: MariaDBServer, database: string): Promise<MariaDBStateStore> {
-    const { pool } = server;
-    const db = mysql.escapeId(database);
-    await pool.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${db}.instances (k CHAR(64) PRIMARY KEY, doc LONGTEXT NOT NULL)`,
-    );
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${db}.bindings (k CHAR(64) PRIMARY KEY, instance_k CHAR(64) NOT NULL, doc LONGTEXT NOT NULL, INDEX (instance_k))`,
-    );
-    return new MariaDBStateStore(pool, db);
-  }
-
-  async load() {
-    const [instances] = await this.pool.query(`SELECT doc FROM ${this.database}.instances`);
-    const [bindings] = await this.pool.query(`SELECT doc FROM ${this.database}.bindings`);
-    const docs = <T>(rows: unknown) => (rows as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as T);
-    return { instances: docs<InstanceRecord>(instances), bindings: docs<BindingRecord>(bindings) };
-  }
-
-  async saveInstance(r: InstanceRecord): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.database}.instances (k, doc) VALUES (?, ?) ON DUPLICATE KEY UPDATE doc = VALUES(doc)`,
-      [recordKey(r.id), JSON.stringify(r)],
-    );
-  }
-
-  async deleteInstance(instanceId: string): Promise<void> {
-    await this.pool.query(`DELETE FROM ${this.database}.bindings WHERE instance_k = ?`, [
-      recordKey(instanceId),
-    ]);
-    await this.pool.query(`DELETE FROM ${this.database}.instances WHERE k = ?`, [recordKey(instanceId)]);
-  }
-
-  async saveBinding(r: BindingRecord): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.database}.bindings (k, instance_k, doc) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE doc = VALUES(doc)`,
-      [recordKey(r.instanceId, r.id), recordKey(r.instanceId), JSON.stringify(r)],
-    );
-  }
-
-  async deleteBinding(instanceId: string, bindingId: string): Promise<void> {
-    await this.pool.query(`DELETE FROM ${this.database}.bindings WHERE k = ?`, [
-      recordKey(instanceId, bindingId),
-    ]);
-  }
-
-  async close(): Promise<void> {
-    // the pool is the shared server's
-  }
+export async function openMariaDBState(server: MariaDBServer, database: string): Promise<StateStore> {
+  const { pool } = server;
+  const db = mysql.escapeId(database);
+  await pool.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${db}.instances (k CHAR(64) PRIMARY KEY, doc LONGTEXT NOT NULL)`,
+  );
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${db}.bindings (k CHAR(64) PRIMARY KEY, instance_k CHAR(64) NOT NULL, doc LONGTEXT NOT NULL, INDEX (instance_k))`,
+  );
+  return new SqlStateStore({
+    query: async (sql, values = []) => (await pool.query(sql, values))[0] as Array<{ doc: unknown }>,
+    instances: `${db}.instances`,
+    bindings: `${db}.bindings`,
+    upsert: (table, columns) =>
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE doc = VALUES(doc)`,
+    encode: (doc) => JSON.stringify(doc),
+    decode: (stored) => JSON.parse(stored as string),
+  });
 }
 
 const ADMIN_USER = 'catalog_broker';

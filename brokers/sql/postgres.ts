@@ -4,15 +4,15 @@ import { delimiter, join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../../pkg/logging';
 import { freePort } from '../../pkg/net';
-import { newPassword, recordKey } from './names';
+import { credentials } from './credentials';
+import { newPassword } from './names';
+import { SqlStateStore } from './state';
 import { run, serverDirectory, serverUser } from './system';
 import { DEDICATED_MAX_CONNECTIONS, type EngineName } from './catalog';
 import type {
-  BindingRecord,
   DatabaseSpec,
   DedicatedServer,
   DedicatedServers,
-  InstanceRecord,
   Login,
   ServerAddress,
   SqlServer,
@@ -37,7 +37,7 @@ export function postgresAddress(url: string): ServerAddress {
   return { host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(u.port || 5432) };
 }
 
-const hostInURL = (host: string) => (host.includes(':') ? `[${host}]` : host);
+const DIALECT = { scheme: 'postgresql', jdbc: 'postgresql', type: 'postgresql' };
 
 export class PostgresServer implements SqlServer {
   readonly engine: EngineName = 'postgresql';
@@ -175,21 +175,7 @@ export class PostgresServer implements SqlServer {
   }
 
   credentials(spec: DatabaseSpec, login: Login): Record<string, string | number> {
-    const { host, port } = this.address;
-    const user = encodeURIComponent(login.username);
-    const password = encodeURIComponent(login.password);
-    const database = encodeURIComponent(spec.database);
-    return {
-      uri: `postgresql://${user}:${password}@${hostInURL(host)}:${port}/${database}`,
-      jdbcUrl: `jdbc:postgresql://${hostInURL(host)}:${port}/${database}?user=${user}&password=${password}`,
-      host,
-      port,
-      database: spec.database,
-      username: login.username,
-      password: login.password,
-      type: 'postgresql',
-      provider: 'catalog-sql-broker',
-    };
+    return credentials(DIALECT, this.address, spec, login);
   }
 
   async ping(): Promise<void> {
@@ -202,63 +188,33 @@ export class PostgresServer implements SqlServer {
 }
 
 /** The broker's records in a schema of their own, on the database of the shared server's URL. */
-export class PostgresStateStore implements StateStore {
-  private constructor(
-    private readonly pool: pg.Pool,
-    private readonly schema: string,
-  ) {}
-
-  static async open(server: PostgresServer, schema: string): Promise<PostgresStateStore> {
-    const s = id(schema);
-    const { pool } = server;
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    // binding passwords are in here: no one but the broker's own user
-    await pool.query(`REVOKE ALL ON SCHEMA ${s} FROM PUBLIC`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${s}.instances (key text PRIMARY KEY, doc jsonb NOT NULL)`);
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.bindings (key text PRIMARY KEY, instance_key text NOT NULL, doc jsonb NOT NULL)`,
-    );
-    return new PostgresStateStore(pool, s);
-  }
-
-  async load() {
-    const instances = await this.pool.query<{ doc: InstanceRecord }>(
-      `SELECT doc FROM ${this.schema}.instances`,
-    );
-    const bindings = await this.pool.query<{ doc: BindingRecord }>(`SELECT doc FROM ${this.schema}.bindings`);
-    return { instances: instances.rows.map((r) => r.doc), bindings: bindings.rows.map((r) => r.doc) };
-  }
-
-  async saveInstance(r: InstanceRecord): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.schema}.instances (key, doc) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc`,
-      [recordKey(r.id), r],
-    );
-  }
-
-  async deleteInstance(instanceId: string): Promise<void> {
-    await this.pool.query(`DELETE FROM ${this.schema}.bindings WHERE instance_key = $1`, [
-      recordKey(instanceId),
-    ]);
-    await this.pool.query(`DELETE FROM ${this.schema}.instances WHERE key = $1`, [recordKey(instanceId)]);
-  }
-
-  async saveBinding(r: BindingRecord): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.schema}.bindings (key, instance_key, doc) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc`,
-      [recordKey(r.instanceId, r.id), recordKey(r.instanceId), r],
-    );
-  }
-
-  async deleteBinding(instanceId: string, bindingId: string): Promise<void> {
-    await this.pool.query(`DELETE FROM ${this.schema}.bindings WHERE key = $1`, [
-      recordKey(instanceId, bindingId),
-    ]);
-  }
-
-  async close(): Promise<void> {
-    // the pool is the shared server's
-  }
+export async function openPostgresState(server: PostgresServer, schema: string): Promise<StateStore> {
+  const s = id(schema);
+  const { pool } = server;
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+  // binding passwords are in here: no one but the broker's own user
+  await pool.query(`REVOKE ALL ON SCHEMA ${s} FROM PUBLIC`);
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${s}.instances (k text PRIMARY KEY, doc jsonb NOT NULL)`);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${s}.bindings (k text PRIMARY KEY, instance_k text NOT NULL, doc jsonb NOT NULL)`,
+  );
+  return new SqlStateStore({
+    async query(sql, values = []) {
+      let n = 0;
+      return (
+        await pool.query<{ doc: unknown }>(
+          sql.replace(/\?/g, () => `$${++n}`),
+          values,
+        )
+      ).rows;
+    },
+    instances: `${s}.instances`,
+    bindings: `${s}.bindings`,
+    upsert: (table, columns) =>
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (k) DO UPDATE SET doc = EXCLUDED.doc`,
+    encode: (doc) => doc,
+    decode: (stored) => stored,
+  });
 }
 
 /** initdb, pg_ctl: on PATH, or in Debian's /usr/lib/postgresql/<version>/bin (the newest). */

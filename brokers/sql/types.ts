@@ -74,7 +74,6 @@ export interface StateStore {
   deleteInstance(id: string): Promise<void>;
   saveBinding(r: BindingRecord): Promise<void>;
   deleteBinding(instanceId: string, bindingId: string): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** A database and its owner, as an engine makes and removes them. */
