@@ -380,6 +380,8 @@ export class SqlBroker {
   private provisionDedicated(r: InstanceRecord, release: () => void): void {
     this.job(r, release, async (signal) => {
       const engine = this.engine(r.engine);
+      // a connection to a server of an earlier attempt
+      await this.forgetServer(r);
       const server = await engine.dedicated.create(r.server!.dir, signal);
       const withServer = { ...r, server };
       const admin = engine.dedicated.admin(server);
@@ -761,7 +763,7 @@ export class SqlBroker {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.allSettled(this.jobs.values());
+    await Promise.allSettled([...this.jobs.values(), ...this.starts.values()]);
     await Promise.allSettled(
       [...this.instances.values()]
         .filter((r) => r.server && r.state !== 'deprovisioned')

@@ -198,11 +198,15 @@ const ADMIN_USER = 'catalog_broker';
 
 /** MariaDB servers of their own: mariadb-install-db, then mariadbd, as the mysql system user. */
 export class MariaDBDedicated implements DedicatedServers {
+  /** The servers this process started, by directory: one still starting has not written its pid file. */
+  private readonly started = new Map<string, number>();
+
   constructor(private readonly log: Logger) {}
 
   async create(dir: string, signal: AbortSignal): Promise<DedicatedServer> {
     const user = await serverUser('mysql');
-    // what an interrupted attempt left
+    // what an interrupted attempt left, a server started included
+    await this.stop({ dir, port: 0, adminPassword: '' });
     await rm(dir, { recursive: true, force: true });
     await serverDirectory(dir, user);
     await run(
@@ -240,8 +244,10 @@ export class MariaDBDedicated implements DedicatedServers {
 
   private async pid(server: DedicatedServer): Promise<number | undefined> {
     const text = await readFile(join(server.dir, 'mariadbd.pid'), 'utf8').catch(() => '');
-    const pid = Number(text.trim());
-    return pid > 0 && (await processRuns(pid, 'mariadbd')) ? pid : undefined;
+    for (const pid of [Number(text.trim()), this.started.get(server.dir)]) {
+      if (pid && pid > 0 && (await processRuns(pid, 'mariadbd'))) return pid;
+    }
+    return undefined;
   }
 
   async start(server: DedicatedServer, signal?: AbortSignal): Promise<void> {
@@ -267,6 +273,7 @@ export class MariaDBDedicated implements DedicatedServers {
       ],
       { user, cwd: server.dir },
     );
+    this.started.set(server.dir, pid);
     const admin = this.admin(server);
     try {
       await waitFor(
@@ -294,7 +301,12 @@ export class MariaDBDedicated implements DedicatedServers {
   async stop(server: DedicatedServer): Promise<void> {
     const pid = await this.pid(server);
     if (pid === undefined) return;
-    process.kill(pid, 'SIGTERM');
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // it ended meanwhile
+      return;
+    }
     await waitFor('mariadbd to stop', async () => !(await processRuns(pid, 'mariadbd')), 60_000).catch(() => {
       process.kill(pid, 'SIGKILL');
     });

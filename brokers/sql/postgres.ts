@@ -248,7 +248,8 @@ export class PostgresDedicated implements DedicatedServers {
 
   async create(dir: string, signal: AbortSignal): Promise<DedicatedServer> {
     const user = await serverUser('postgres');
-    // what an interrupted attempt left
+    // what an interrupted attempt left, a server started included
+    await this.stop({ dir, port: 0, adminPassword: '' });
     await rm(dir, { recursive: true, force: true });
     await serverDirectory(dir, user);
     const server: DedicatedServer = { dir, port: 0, adminPassword: newPassword() };
