@@ -240,9 +240,14 @@ async function direct(url: string, password: string): Promise<Row[]> {
         { service_id: serviceId, plan_id: planId, organization_guid: 'bench', space_guid: 'bench' } as never,
         { acceptsIncomplete: true },
       );
-      await client.bind(ids[i], 'b', { service_id: serviceId, plan_id: planId } as never, {
-        acceptsIncomplete: true,
-      });
+      await client.bind(
+        ids[i],
+        'b',
+        { service_id: serviceId, plan_id: planId },
+        {
+          acceptsIncomplete: true,
+        },
+      );
     });
     const upMs = performance.now() - t0;
     t0 = performance.now();

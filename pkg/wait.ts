@@ -1,3 +1,5 @@
+import { sleep } from './backoff';
+
 /** Polls until `check` succeeds or the deadline passes. */
 export async function waitFor(
   what: string,
@@ -8,6 +10,6 @@ export async function waitFor(
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

@@ -117,7 +117,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, dedicated plan', (engine)
     const r = await broker.client.bind(
       id,
       'rw',
-      { service_id: probe.serviceId, plan_id: probe.plans.dedicated } as never,
+      { service_id: probe.serviceId, plan_id: probe.plans.dedicated },
       { acceptsIncomplete: true },
     );
     if (r.kind === 'async') throw new Error('bind answered 202');
@@ -152,7 +152,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, dedicated plan', (engine)
     const bound = await broker.client.bind(
       other,
       'b',
-      { service_id: probe.serviceId, plan_id: probe.plans.dedicated } as never,
+      { service_id: probe.serviceId, plan_id: probe.plans.dedicated },
       { acceptsIncomplete: true },
     );
     if (bound.kind === 'async') throw new Error('bind answered 202');

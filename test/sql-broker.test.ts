@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { IDS, instanceNames, bindingUsername } from '../brokers/sql';
-import type { Catalog } from '../pkg/osb';
 import { eventually } from './harness';
 import {
   osb,
@@ -36,7 +35,7 @@ const bindingPath = (id: string, b: string) =>
 describe('the protocol', () => {
   test('the catalog: two offerings of three plans, draft-04 schemas with $schema, retrievable, updateable between shared plans', async () => {
     const { body } = await broker.client.getCatalog();
-    const catalog = body as Catalog;
+    const catalog = body;
     expect(catalog.services.map((s) => [s.name, s.id])).toEqual([
       ['postgresql', IDS.postgresql.serviceId],
       ['mariadb', IDS.mariadb.serviceId],
@@ -169,7 +168,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, shared plans', (engine) =
   }
 
   async function bound(id: string, b: string, parameters: Record<string, unknown> = {}) {
-    const r = await broker.client.bind(id, b, bindBody({ parameters }) as never, { acceptsIncomplete: true });
+    const r = await broker.client.bind(id, b, bindBody({ parameters }), { acceptsIncomplete: true });
     if (r.kind === 'async') throw new Error('bind answered 202');
     expect(r.status).toBe(201);
     return r.body.credentials as Record<string, string | number>;
@@ -234,7 +233,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, shared plans', (engine) =
       ],
       [{ parameters: { connectionLimit: 11 } }, /parameters\.connectionLimit must be <= 10/],
       [{ parameters: { connectionLimit: 'many' } }, /parameters\.connectionLimit must be integer/],
-      [{ parameters: { size: 'xl' } }, /parameters\.size is not a parameter of this plan/],
+      [{ parameters: { size: 'xl' } }, /parameters\.size is not allowed by the schema/],
       [{ parameters: [] }, /parameters must be an object/],
       [{ context: 'kubernetes' }, /context must be an object/],
     ];
@@ -316,7 +315,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, shared plans', (engine) =
   test('bind again with the same parameters is 200 with the same credentials; other parameters 409; fetch returns them', async () => {
     const id = await provisioned();
     const creds = await bound(id, 'b');
-    const again = await broker.client.bind(id, 'b', bindBody() as never, { acceptsIncomplete: false });
+    const again = await broker.client.bind(id, 'b', bindBody(), { acceptsIncomplete: false });
     expect(again).toMatchObject({ status: 200, body: { credentials: creds } });
     const other = await osb(broker, 'PUT', bindingPath(id, 'b'), {
       body: bindBody({ parameters: { readOnly: true } }),
@@ -335,7 +334,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, shared plans', (engine) =
       [{ plan_id: probe.plans.large }, /are not the Service Instance's/],
       [{ plan_id: undefined }, /plan_id is required/],
       [{ parameters: { readOnly: 'yes' } }, /parameters\.readOnly must be boolean/],
-      [{ parameters: { role: 'admin' } }, /parameters\.role is not a parameter of this plan/],
+      [{ parameters: { role: 'admin' } }, /parameters\.role is not allowed by the schema/],
       [{ predecessor_binding_id: 'b0' }, /not binding_rotatable/],
     ];
     for (const [change, expected] of cases) {
@@ -457,14 +456,9 @@ describe.each(['postgresql', 'mariadb'] as const)('%s, shared plans', (engine) =
     await broker.restart();
     expect((await broker.client.getInstance(id)).body).toMatchObject({ plan_id: probe.plans.small });
     expect((await broker.client.getBinding(id, 'kept')).body.credentials).toEqual(creds);
-    const again = await broker.client.bind(
-      id,
-      'kept',
-      bindBody({ parameters: { readOnly: true } }) as never,
-      {
-        acceptsIncomplete: true,
-      },
-    );
+    const again = await broker.client.bind(id, 'kept', bindBody({ parameters: { readOnly: true } }), {
+      acceptsIncomplete: true,
+    });
     expect(again.status).toBe(200);
     const session = await connect(creds.uri);
     expect(await session.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);

@@ -14,7 +14,7 @@ import {
 import { Locks } from './locks';
 import { bindingUsername, instanceNames, newPassword } from './names';
 import { parameterProblems } from './parameters';
-import { valid, type GetQuery } from './requests';
+import { valid } from './requests';
 import type {
   BindingRecord,
   DatabaseSpec,
@@ -563,7 +563,7 @@ export class SqlBroker {
 
   async lastOperation(id: string, query: unknown): Promise<Answer> {
     if (!valid.getQuery(query)) throw badRequest(valid.getQuery.problems(query));
-    const { operation } = query as GetQuery;
+    const { operation } = query;
     const r = this.instances.get(id);
     if (!r) {
       // forgotten since: a delete that ended

@@ -190,7 +190,7 @@ export async function openMariaDBState(server: MariaDBServer, database: string):
     upsert: (table, columns) =>
       `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE doc = VALUES(doc)`,
     encode: (doc) => JSON.stringify(doc),
-    decode: (stored) => JSON.parse(stored as string),
+    decode: (stored) => JSON.parse(stored as string) as unknown,
   });
 }
 

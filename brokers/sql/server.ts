@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { isObject } from '../../pkg/json';
 import type { Logger } from '../../pkg/logging';
 import { BrokerError, type Answer, type SqlBroker } from './broker';
 
@@ -62,7 +63,7 @@ function identityProblem(header: string | string[] | undefined): string | undefi
   if (m) {
     try {
       const decoded: unknown = JSON.parse(Buffer.from(m[2], 'base64').toString('utf8'));
-      if (typeof decoded === 'object' && decoded !== null && !Array.isArray(decoded)) return undefined;
+      if (isObject(decoded)) return undefined;
     } catch {
       // described below
     }
