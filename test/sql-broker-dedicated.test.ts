@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { instanceNames } from '../brokers/sql';
 import { eventually } from './harness';
 import {
+  instancePath,
   osb,
   probes,
   startTestBroker,
@@ -28,7 +29,6 @@ afterAll(async () => {
   await broker.destroy();
 });
 
-const instancePath = (id: string) => `/v2/service_instances/${encodeURIComponent(id)}`;
 const async = '?accepts_incomplete=true';
 
 describe.each(['postgresql', 'mariadb'] as const)('%s, dedicated plan', (engine) => {

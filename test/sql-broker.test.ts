@@ -2,6 +2,8 @@ import pg from 'pg';
 import { IDS, instanceNames, bindingUsername } from '../brokers/sql';
 import { eventually } from './harness';
 import {
+  bindingPath,
+  instancePath,
   osb,
   POSTGRES_URL,
   probes,
@@ -27,10 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.destroy();
 });
-
-const instancePath = (id: string) => `/v2/service_instances/${encodeURIComponent(id)}`;
-const bindingPath = (id: string, b: string) =>
-  `${instancePath(id)}/service_bindings/${encodeURIComponent(b)}`;
 
 describe('the protocol', () => {
   test('the catalog: two offerings of three plans, draft-04 schemas with $schema, retrievable, updateable between shared plans', async () => {

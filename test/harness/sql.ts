@@ -139,15 +139,11 @@ async function deprovisionAll(b: TestBroker, stateName: string): Promise<void> {
   for (const bnd of bindings) {
     const r = live.find((i) => i.id === bnd.instanceId)!;
     const q = `?service_id=${r.serviceId}&plan_id=${r.planId}`;
-    await osb(
-      b,
-      'DELETE',
-      `/v2/service_instances/${encodeURIComponent(r.id)}/service_bindings/${encodeURIComponent(bnd.id)}${q}`,
-    );
+    await osb(b, 'DELETE', `${bindingPath(r.id, bnd.id)}${q}`);
   }
   await Promise.all(
     live.map(async (r) => {
-      const path = `/v2/service_instances/${encodeURIComponent(r.id)}`;
+      const path = instancePath(r.id);
       const q = `?service_id=${r.serviceId}&plan_id=${r.planId}&accepts_incomplete=true`;
       await eventually(async () => {
         const { status } = await osb(b, 'DELETE', `${path}${q}`);
@@ -169,6 +165,11 @@ async function dropState(name: string): Promise<void> {
   await m.query('DROP DATABASE IF EXISTS ??', [name]);
   await m.end();
 }
+
+/** The API paths of an instance and of a binding. */
+export const instancePath = (id: string) => `/v2/service_instances/${encodeURIComponent(id)}`;
+export const bindingPath = (id: string, b: string) =>
+  `${instancePath(id)}/service_bindings/${encodeURIComponent(b)}`;
 
 export interface Reply<T = Record<string, unknown>> {
   status: number;
