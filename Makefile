@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # what the compiler reads: dist/ is rebuilt only when one of them changed
-SOURCES := $(shell find api-types apiserver bench brokers controller-manager hack pkg test -name '*.ts') tsconfig.json package.json
+SOURCES := $(shell find . -name '*.ts' -not -path './node_modules/*' -not -path './dist/*' -not -path './.run/*') tsconfig.json package.json
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
